@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Set up (idempotent) and run every test: formatting, clippy, cargo tests, then every notebook
+# headlessly in the quick profile. Exits non-zero on the first failure.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+"$ROOT/scripts/setup.sh"
+# shellcheck disable=SC1091
+source "${LATENTLAB_CACHE:-$HOME/.cache/latentlab}/env.sh"
+export LATENTLAB_PROFILE=${LATENTLAB_PROFILE:-quick}
+
+echo "== cargo fmt --check"
+cargo fmt --check
+echo "== cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo test"
+cargo test --quiet 2>&1 | tee "${TMPDIR:-/tmp}/latentlab-cargo-test.log"
+echo "== notebooks ($LATENTLAB_PROFILE profile)"
+python "$ROOT/scripts/run_notebooks.py" --out "$ROOT/out/notebooks"

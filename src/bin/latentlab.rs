@@ -1,0 +1,331 @@
+//! The `latentlab` command line: a thin clap layer over the library calls the notebooks use.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use latentlab::data::{dataset::data_root, fetch, DatasetKind, EMBEDDED_TEST, EMBEDDED_TRAIN};
+use latentlab::prelude::*;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "latentlab", version, about = "Unsupervised deep learning on MNIST-style data")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch, verify or subset the datasets.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// Train the convolutional autoencoder.
+    Ae {
+        #[command(subcommand)]
+        command: AeCommand,
+    },
+    /// Supervised fine-tuning of a trained autoencoder with a linear matcher.
+    Finetune {
+        /// quick or full (default: LATENTLAB_PROFILE, else quick).
+        #[arg(long)]
+        profile: Option<Profile>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Autoencoder run folder or checkpoint (default: the shipped one for the profile, or a
+        /// fresh quick training).
+        #[arg(long)]
+        from: Option<PathBuf>,
+    },
+    /// Train a GAN, or sample from one.
+    Gan {
+        #[command(subcommand)]
+        command: GanCommand,
+    },
+    /// Train the MNIST classifier used to score generated digits.
+    Classifier {
+        /// quick or full.
+        #[arg(long)]
+        profile: Option<Profile>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the device, threads and where data and libtorch are.
+    Info,
+}
+
+#[derive(Subcommand)]
+enum GanCommand {
+    /// Train (or resume) a GAN on MNIST.
+    Train {
+        /// gan, acgan or conv-acgan.
+        #[arg(long, default_value = "acgan")]
+        kind: String,
+        /// quick or full.
+        #[arg(long)]
+        profile: Option<Profile>,
+        /// Run folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Override the number of epochs.
+        #[arg(long)]
+        epochs: Option<usize>,
+    },
+    /// Write generated digits as IDX (`.gz` if the name ends so) and a PNG grid beside it.
+    Sample {
+        /// GAN run folder (or generator.safetensors with config.json beside it).
+        #[arg(long)]
+        from: PathBuf,
+        /// Digit to generate (conditional GANs); random if absent.
+        #[arg(long)]
+        class: Option<i64>,
+        /// Number of images.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        /// Noise seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output IDX file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Put the full MNIST and Fashion-MNIST under data/full/ (verified by SHA-256).
+    Fetch {
+        /// mnist, fashion-mnist or all.
+        #[arg(long, default_value = "all")]
+        dataset: String,
+    },
+    /// Check the SHA-256 of every full data file.
+    Verify {
+        /// mnist, fashion-mnist or all.
+        #[arg(long, default_value = "all")]
+        dataset: String,
+    },
+    /// (Maintainers) rewrite data/embedded/ from data/full/: the first 4,000 train and 1,000 test images.
+    MakeEmbedded,
+}
+
+#[derive(Subcommand)]
+enum AeCommand {
+    /// Train (or resume) an autoencoder run into --out.
+    Train {
+        /// quick or full (default: LATENTLAB_PROFILE, else quick).
+        #[arg(long)]
+        profile: Option<Profile>,
+        /// Run folder (config.json, history.json, metrics.json, checkpoint, figures).
+        #[arg(long)]
+        out: PathBuf,
+        /// A JSON config (an AutoencoderConfig, e.g. a config.json of an earlier run).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// homework (the faithful model) or improved.
+        #[arg(long, default_value = "homework")]
+        variant: String,
+        /// Override the number of epochs.
+        #[arg(long)]
+        epochs: Option<usize>,
+    },
+    /// Grid or random search with k-fold cross-validation (resumable).
+    Search {
+        /// quick or full.
+        #[arg(long)]
+        profile: Option<Profile>,
+        /// Search folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// A JSON SearchConfig.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn datasets(arg: &str) -> anyhow::Result<Vec<DatasetKind>> {
+    if arg == "all" {
+        Ok(DatasetKind::all().to_vec())
+    } else {
+        Ok(vec![arg.parse().map_err(anyhow::Error::msg)?])
+    }
+}
+
+fn profile_or_env(p: Option<Profile>) -> anyhow::Result<Profile> {
+    match p {
+        Some(p) => Ok(p),
+        None => Profile::from_env(),
+    }
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Info => {
+            println!("{}", runtime::describe(runtime::device()));
+            println!("data folder: {}", data_root().display());
+            println!(
+                "libtorch: {}",
+                option_env!("LATENTLAB_LIBTORCH_LIB").unwrap_or("(unknown)")
+            );
+            Ok(())
+        }
+        Command::Data { command } => data_command(command),
+        Command::Ae { command } => ae_command(command),
+        Command::Finetune { profile, out, from } => finetune_command(profile_or_env(profile)?, &out, from),
+        Command::Gan { command } => gan_command(command),
+        Command::Classifier { profile, out } => {
+            let profile = profile_or_env(profile)?;
+            let cfg = latentlab::train::ClassifierConfig::for_profile(profile);
+            let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
+            let test = Dataset::load(DatasetKind::Mnist, Split::Test, profile)?;
+            let run = latentlab::train::train_classifier(&cfg, &train, &test, Some(&out), &mut Progress::auto())?;
+            println!("test accuracy {:.2}% -> {}", 100.0 * run.test_accuracy, out.display());
+            Ok(())
+        }
+    }
+}
+
+fn finetune_command(profile: Profile, out: &std::path::Path, from: Option<PathBuf>) -> anyhow::Result<()> {
+    let device = runtime::device();
+    let mut ae = match from {
+        Some(p) => load_autoencoder(&p, device)?,
+        None => anyhow::bail!("pass --from with an autoencoder run folder (e.g. data/checkpoints/ae-homework or one written by `latentlab ae train`)"),
+    };
+    let cfg = latentlab::train::FinetuneConfig::for_profile(profile);
+    let train = Dataset::load(ae.config.dataset, Split::Train, profile)?;
+    let test = Dataset::load(ae.config.dataset, Split::Test, profile)?;
+    let run = latentlab::train::finetune(&mut ae, &cfg, &train, &test, Some(out), &mut Progress::auto())?;
+    let m = run.metrics.expect("metrics");
+    println!(
+        "matcher only: test accuracy {:.1}% | fine-tuned: {:.1}% | test MSE {:.4} -> {:.4}",
+        100.0 * m.matcher_only_test_accuracy,
+        100.0 * m.finetuned_test_accuracy,
+        m.test_mse_before,
+        m.test_mse_after
+    );
+    Ok(())
+}
+
+fn gan_command(command: GanCommand) -> anyhow::Result<()> {
+    use latentlab::train::{load_gan, train_gan, GanConfig};
+    match command {
+        GanCommand::Train { kind, profile, out, epochs } => {
+            let profile = profile_or_env(profile)?;
+            let kind: latentlab::models::GanKind = kind.parse().map_err(anyhow::Error::msg)?;
+            let mut cfg = GanConfig::new(kind, profile);
+            if let Some(e) = epochs {
+                cfg.epochs = e;
+            }
+            let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
+            println!("{} | {} | profile {} | run folder {}", runtime::describe(runtime::device()), kind.name(), profile, out.display());
+            let run = train_gan(&cfg, &train, Some(&out), &mut Progress::auto())?;
+            let grid = if kind.conditional() { run.sample_grid(10, 0) } else { run.sample(100, None, 0) };
+            latentlab::figures::digit_grid(&grid, 10, "Generated digits")?.save(out.join("samples.png"))?;
+            latentlab::figures::gan_losses(&run.history, &run.config, "Discriminator and generator losses")?.save(out.join("losses.png"))?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+        GanCommand::Sample { from, class, count, seed, out } => {
+            anyhow::ensure!(count >= 1, "--count must be at least 1");
+            let run = load_gan(&from, runtime::device())?;
+            if let Some(c) = class {
+                anyhow::ensure!((0..10).contains(&c), "--class must be a digit 0-9, got {c}");
+                anyhow::ensure!(run.config.arch.kind.conditional(), "{} is an unconditional GAN: omit --class", from.display());
+            }
+            let images = run.sample(count, class, seed);
+            latentlab::figures::write_images_idx(&images, &out)?;
+            let png = out.with_extension("png");
+            latentlab::figures::digit_grid(&images, 10, "Generated digits")?.save(&png)?;
+            println!("wrote {count} images to {} and {}", out.display(), png.display());
+            Ok(())
+        }
+    }
+}
+
+fn data_command(command: DataCommand) -> anyhow::Result<()> {
+    let root = data_root();
+    match command {
+        DataCommand::Fetch { dataset } => {
+            for kind in datasets(&dataset)? {
+                fetch::fetch(&root, kind, &mut |m| println!("[{kind}] {m}"))?;
+            }
+        }
+        DataCommand::Verify { dataset } => {
+            for kind in datasets(&dataset)? {
+                let dir = fetch::full_dir(&root, kind);
+                fetch::verify(&dir, kind)?;
+                println!("[{kind}] all four files match their SHA-256 ({})", dir.display());
+            }
+        }
+        DataCommand::MakeEmbedded => {
+            for kind in DatasetKind::all() {
+                let full = fetch::full_dir(&root, kind);
+                fetch::verify(&full, kind)?;
+                let out = fetch::embedded_dir(&root, kind);
+                fetch::make_embedded_subset(&full, &out, EMBEDDED_TRAIN, EMBEDDED_TEST)?;
+                println!("[{kind}] wrote {}", out.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn ae_command(command: AeCommand) -> anyhow::Result<()> {
+    match command {
+        AeCommand::Train {
+            profile,
+            out,
+            config,
+            variant,
+            epochs,
+        } => {
+            let profile = profile_or_env(profile)?;
+            let mut cfg = match config {
+                Some(path) => AutoencoderConfig::from_file(&path)?,
+                None => match variant.as_str() {
+                    "homework" => AutoencoderConfig::homework(profile),
+                    "improved" => AutoencoderConfig::improved(profile),
+                    v => anyhow::bail!("unknown variant '{v}': expected homework or improved"),
+                },
+            };
+            if let Some(e) = epochs {
+                cfg.epochs = e;
+            }
+            cfg.validate()?;
+            let device = runtime::device();
+            println!("{} | profile {} | run folder {}", runtime::describe(device), cfg.profile, out.display());
+            let (train, test) = cfg.load_data()?;
+            let run = train_autoencoder(&cfg, &train, &test, Some(&out), &mut Progress::auto())?;
+            let idx = test.first_of_each_class(1);
+            figures::reconstructions(&[(cfg.name.as_str(), &run.model)], &test, &idx, "Test images and reconstructions")?
+                .save(out.join("reconstructions.png"))
+                .context("saving reconstructions.png")?;
+            figures::loss_curves(&run.history, "Reconstruction loss", cfg.loss.name())?
+                .save(out.join("loss.png"))?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+        AeCommand::Search { profile, out, config } => {
+            let profile = profile_or_env(profile)?;
+            let cfg = match config {
+                Some(p) => latentlab::train::SearchConfig::from_file(&p)?,
+                None => latentlab::train::SearchConfig::homework(profile),
+            };
+            let (train, _) = cfg.base.load_data()?;
+            let res = latentlab::train::run_search(&cfg, &train, &out, &mut Progress::auto())?;
+            println!("{}", latentlab::figures::search_table(&res, 20));
+            latentlab::figures::search_chart(&res, None)?.save(out.join("search.png"))?;
+            println!("results: {}", out.join("results.csv").display());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Figures that join models and data to the drawing functions of [`crate::display`]. Each returns
+//! one [`Figure`], so a notebook cell can end with it.
+
+use crate::data::dataset::tensor_to_images;
+use crate::data::Dataset;
+use crate::display::{image_grid, line_plot, Figure, ImageRow, Series, VMarker};
+use crate::models::Autoencoder;
+use crate::train::History;
+use tch::{nn::ModuleT, Tensor};
+
+/// Pixel scale used for 28×28 images in grids.
+pub const SCALE: u32 = 3;
+
+/// `per_class` example images of every class, one row per class, labelled with class names.
+pub fn class_samples(data: &Dataset, per_class: usize, title: &str) -> anyhow::Result<Figure> {
+    let names = data.class_names();
+    let idx = data.first_of_each_class(per_class);
+    let labels = data.label_vec();
+    let mut rows: Vec<ImageRow> = names
+        .iter()
+        .map(|n| ImageRow {
+            label: n.clone(),
+            images: vec![],
+        })
+        .collect();
+    for i in idx {
+        rows[labels[i] as usize].images.push(data.image(i));
+    }
+    rows.retain(|r| !r.images.is_empty());
+    image_grid(Some(title), &rows, 28, 28, SCALE, None)
+}
+
+/// The images of `data` at `indices`, as `f32 [n,1,28,28]`.
+pub fn images_at(data: &Dataset, indices: &[usize]) -> Tensor {
+    let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+    data.batch(&Tensor::from_slice(&idx)).0
+}
+
+/// Originals in the first row, then one row of reconstructions per model (eval mode).
+pub fn reconstructions(
+    models: &[(&str, &Autoencoder)],
+    data: &Dataset,
+    indices: &[usize],
+    title: &str,
+) -> anyhow::Result<Figure> {
+    let x = images_at(data, indices);
+    let mut rows = vec![ImageRow {
+        label: "original".into(),
+        images: tensor_to_images(&x),
+    }];
+    for (name, model) in models {
+        let device = model_device(model);
+        let y = tch::no_grad(|| model.forward_t(&x.to_device(device), false));
+        rows.push(ImageRow {
+            label: name.to_string(),
+            images: tensor_to_images(&y),
+        });
+    }
+    let names = data.class_names();
+    let labels = data.label_vec();
+    let titles: Vec<String> = indices
+        .iter()
+        .map(|&i| names[labels[i] as usize].clone())
+        .collect();
+    image_grid(Some(title), &rows, 28, 28, SCALE, Some(&titles))
+}
+
+/// The device a model's weights are on.
+pub fn model_device(model: &Autoencoder) -> tch::Device {
+    // A zero-sized probe through the encoder would be wasteful; ask a parameter instead.
+    model.encoder_device()
+}
+
+/// Train and test loss per epoch of one run.
+pub fn loss_curves(history: &History, title: &str, y_label: &str) -> anyhow::Result<Figure> {
+    let mut series = vec![Series {
+        name: "train".into(),
+        points: history.train_curve(),
+    }];
+    let test = history.test_curve();
+    if !test.is_empty() {
+        series.push(Series {
+            name: "test".into(),
+            points: test,
+        });
+    }
+    line_plot(title, "epoch", y_label, &series, &[], false)
+}
+
+/// Test (or train, if no test) loss curves of several runs on one plot, with optional
+/// horizontal reference levels drawn as flat series (e.g. PCA-10).
+pub fn compare_curves(
+    runs: &[(&str, &History)],
+    references: &[(&str, f64)],
+    title: &str,
+    y_label: &str,
+) -> anyhow::Result<Figure> {
+    let mut series: Vec<Series> = runs
+        .iter()
+        .map(|(name, h)| {
+            let test = h.test_curve();
+            Series {
+                name: name.to_string(),
+                points: if test.is_empty() { h.train_curve() } else { test },
+            }
+        })
+        .collect();
+    let max_epoch = runs
+        .iter()
+        .filter_map(|(_, h)| h.last().map(|e| e.epoch))
+        .max()
+        .unwrap_or(1) as f64;
+    for (name, v) in references {
+        series.push(Series {
+            name: name.to_string(),
+            points: vec![(1.0, *v), (max_epoch, *v)],
+        });
+    }
+    line_plot(title, "epoch", y_label, &series, &[] as &[VMarker], false)
+}
+
+/// Images `[n, 1, 28, 28]` in `[0, 1]` in rows of `per_row` (a real-vs-generated panel, a
+/// class-by-class AC-GAN grid, …). With exactly 10 rows of images, rows are labelled 0–9.
+pub fn digit_grid(images: &Tensor, per_row: usize, title: &str) -> anyhow::Result<Figure> {
+    let imgs = tensor_to_images(images);
+    anyhow::ensure!(!imgs.is_empty(), "no images to draw");
+    let per_row = per_row.max(1);
+    let n_rows = imgs.len().div_ceil(per_row);
+    let rows: Vec<ImageRow> = imgs
+        .chunks(per_row)
+        .enumerate()
+        .map(|(i, c)| ImageRow {
+            label: if n_rows == 10 { i.to_string() } else { String::new() },
+            images: c.to_vec(),
+        })
+        .collect();
+    image_grid(Some(title), &rows, 28, 28, SCALE, None)
+}
+
+/// Rows of labelled images side by side: e.g. "real" and "generated".
+pub fn labelled_rows(rows: &[(&str, &Tensor)], title: &str) -> anyhow::Result<Figure> {
+    let rows: Vec<ImageRow> = rows
+        .iter()
+        .map(|(l, t)| ImageRow {
+            label: l.to_string(),
+            images: tensor_to_images(t),
+        })
+        .collect();
+    image_grid(Some(title), &rows, 28, 28, SCALE, None)
+}
+
+/// Discriminator and generator losses: per logged step (thin) and per epoch, with a marker where
+/// the discriminator starts getting more steps (the homework's figure 2).
+pub fn gan_losses(
+    history: &History,
+    config: &crate::train::GanConfig,
+    title: &str,
+) -> anyhow::Result<Figure> {
+    let mut series = vec![
+        Series {
+            name: "D loss (epoch mean)".into(),
+            points: history.train_curve(),
+        },
+        Series {
+            name: "G loss (epoch mean)".into(),
+            points: history.extra_curve("g_loss"),
+        },
+    ];
+    // Per-step series, mapped onto the epoch axis.
+    let epochs = history.epochs.len().max(1) as f64;
+    for (key, name) in [("d_loss", "D loss (steps)"), ("g_loss", "G loss (steps)")] {
+        if let Some(v) = history.steps.get(key) {
+            if v.len() > 1 && history.epochs.len() > 1 {
+                let n = v.len() as f64;
+                series.push(Series {
+                    name: name.into(),
+                    points: v
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &y)| (1.0 + (epochs - 1.0) * i as f64 / (n - 1.0), y))
+                        .collect(),
+                });
+            }
+        }
+    }
+    let markers: Vec<VMarker> = config
+        .d_schedule
+        .iter()
+        .map(|s| VMarker {
+            x: s.epoch as f64,
+            label: format!("D ×{}", s.d_steps),
+        })
+        .collect();
+    line_plot(title, "epoch", "loss", &series, &markers, false)
+}
+
+/// Writes images `[n, 1, 28, 28]` in `[0, 1]` as an IDX image file (gzip if the name ends in
+/// `.gz`), atomically.
+pub fn write_images_idx(images: &Tensor, path: &std::path::Path) -> anyhow::Result<()> {
+    let n = images.size()[0] as usize;
+    let bytes = (images.detach().to_device(tch::Device::Cpu).clamp(0.0, 1.0) * 255.0)
+        .round()
+        .to_kind(tch::Kind::Uint8)
+        .contiguous()
+        .view([-1]);
+    let pixels = Vec::<u8>::try_from(&bytes)?;
+    let idx = crate::data::idx::IdxImages {
+        count: n,
+        rows: 28,
+        cols: 28,
+        pixels,
+    };
+    let gz = path.extension().is_some_and(|e| e == "gz");
+    crate::data::idx::write_idx_images(path, &idx, gz)?;
+    Ok(())
+}
+
+/// The search results as a table (best first, at most `max_rows` rows).
+pub fn search_table(res: &crate::train::SearchResults, max_rows: usize) -> crate::display::Table {
+    let k = res.rows.first().map(|r| r.per_fold.len()).unwrap_or(0);
+    let mut headers: Vec<String> = ["rank", "latent", "optimizer", "lr", "weight decay", "mean", "std"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    headers.extend((1..=k).map(|f| format!("fold {f}")));
+    let mut t = crate::display::Table::new(headers)
+        .with_title("Validation loss (MSE per pixel) by configuration, best first");
+    for (i, r) in res.rows.iter().take(max_rows).enumerate() {
+        let c = &r.candidate;
+        let mut row = vec![
+            (i + 1).to_string(),
+            c.latent_dim.to_string(),
+            format!("{:?}", c.optimizer.kind),
+            format!("{:.0e}", c.optimizer.lr),
+            if c.optimizer.weight_decay == 0.0 {
+                "0".into()
+            } else {
+                format!("{:.0e}", c.optimizer.weight_decay)
+            },
+            format!("{:.5}", r.mean),
+            format!("{:.5}", r.std),
+        ];
+        row.extend(r.per_fold.iter().map(|v| format!("{v:.5}")));
+        t.push_row(row);
+    }
+    t
+}
+
+/// Mean validation loss per configuration with the fold spread as error bars (the homework's
+/// figures 14/15), optionally with a reference level such as PCA-10.
+pub fn search_chart(
+    res: &crate::train::SearchResults,
+    reference: Option<(f64, &str)>,
+) -> anyhow::Result<Figure> {
+    let bars: Vec<crate::display::Bar> = res
+        .rows
+        .iter()
+        .map(|r| crate::display::Bar {
+            label: r.candidate.id.clone(),
+            value: r.mean,
+            error: Some(r.std),
+        })
+        .collect();
+    crate::display::bar_chart(
+        "Cross-validated loss per configuration (mean ± std over folds)",
+        "validation MSE",
+        &bars,
+        reference,
+    )
+}
+
+/// Validation curves of every fold of one candidate.
+pub fn fold_curves(res: &crate::train::SearchResults, candidate: &str) -> anyhow::Result<Figure> {
+    let series: Vec<Series> = res
+        .folds
+        .iter()
+        .filter(|f| f.candidate == candidate)
+        .map(|f| Series {
+            name: format!("fold {}", f.fold + 1),
+            points: f
+                .valid_curve
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| ((i + 1) as f64, v))
+                .collect(),
+        })
+        .collect();
+    anyhow::ensure!(!series.is_empty(), "no folds recorded for candidate {candidate}");
+    line_plot(
+        &format!("Validation loss per fold: {candidate}"),
+        "epoch",
+        "validation MSE",
+        &series,
+        &[],
+        false,
+    )
+}

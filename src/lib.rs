@@ -1,0 +1,35 @@
+//! # latentlab
+//!
+//! Unsupervised deep learning on MNIST-style data, in Rust on libtorch (`tch`): a convolutional
+//! autoencoder with grid/random search and k-fold cross-validation, supervised fine-tuning,
+//! latent-space exploration and generation, and GANs — with the figures and tables used by the
+//! teaching notebooks in `notebooks/`.
+//!
+//! Layers, each using only those before it: [`data`] → [`models`] → [`train`] → [`analysis`] →
+//! [`display`]; [`figures`] joins models and data to [`display`]'s drawing functions.
+//!
+//! Notebooks import everything with `use latentlab::prelude::*;`.
+
+pub mod analysis;
+pub mod data;
+pub mod display;
+pub mod figures;
+pub mod fsutil;
+pub mod models;
+pub mod runtime;
+pub mod train;
+
+/// Everything a notebook needs, in one import.
+pub mod prelude {
+    pub use crate::data::{Dataset, DataSource, DatasetKind, Split};
+    pub use crate::display::*;
+    pub use crate::figures;
+    pub use crate::models::{Autoencoder, AutoencoderArch};
+    pub use crate::runtime::{self, Profile};
+    pub use crate::train::{
+        load_autoencoder, train_autoencoder, AutoencoderConfig, AutoencoderRun, History, LossKind,
+        LrSchedule, OptimizerConfig, OptimizerKind, Progress,
+    };
+    pub use anyhow::Result;
+    pub use tch::{self, Device, Kind, Tensor};
+}

@@ -1,0 +1,365 @@
+//! GAN generators and discriminators for 28×28 digits, pixels in `[-1, 1]`.
+//!
+//! - [`GanKind::Gan`]: the homework's fully-connected GAN (3 hidden layers with LeakyReLU; tanh
+//!   output; dropout in the discriminator).
+//! - [`GanKind::AcGan`]: the same with the class: the generator also gets a one-hot label, the
+//!   discriminator has a second head with 10 class logits.
+//! - [`GanKind::ConvAcGan`]: a DCGAN-style AC-GAN: transposed convolutions with batch norm in the
+//!   generator, strided convolutions in the discriminator.
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, Kind, Tensor};
+
+/// Which GAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GanKind {
+    /// Fully connected, unconditional.
+    Gan,
+    /// Fully connected, class-conditional with an auxiliary classifier.
+    AcGan,
+    /// Convolutional (DCGAN-style) AC-GAN.
+    ConvAcGan,
+}
+
+impl GanKind {
+    /// Whether the generator takes a class and the discriminator predicts one.
+    pub fn conditional(self) -> bool {
+        !matches!(self, GanKind::Gan)
+    }
+
+    /// Name as used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            GanKind::Gan => "gan",
+            GanKind::AcGan => "acgan",
+            GanKind::ConvAcGan => "conv-acgan",
+        }
+    }
+}
+
+impl std::str::FromStr for GanKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "gan" => Ok(GanKind::Gan),
+            "acgan" | "ac-gan" => Ok(GanKind::AcGan),
+            "conv-acgan" | "conv-ac-gan" => Ok(GanKind::ConvAcGan),
+            o => Err(format!(
+                "unknown GAN kind '{o}': expected gan, acgan or conv-acgan"
+            )),
+        }
+    }
+}
+
+/// Architecture sizes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GanArch {
+    /// Which GAN.
+    pub kind: GanKind,
+    /// Size of the noise vector (default 100).
+    pub noise_dim: i64,
+    /// Hidden widths of the fully-connected generator (the discriminator uses them reversed).
+    pub hidden: [i64; 3],
+    /// Dropout in the discriminator.
+    pub d_dropout: f64,
+    /// LeakyReLU slope.
+    pub leaky_slope: f64,
+    /// Base channel count of the convolutional models.
+    pub conv_channels: i64,
+}
+
+impl GanArch {
+    /// Default sizes for a kind: noise 100, hidden 256/512/1024, dropout 0.3, slope 0.2.
+    pub fn new(kind: GanKind) -> Self {
+        GanArch {
+            kind,
+            noise_dim: 100,
+            hidden: [256, 512, 1024],
+            d_dropout: 0.3,
+            leaky_slope: 0.2,
+            conv_channels: 64,
+        }
+    }
+
+    /// Checks the sizes.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.noise_dim >= 1, "noise_dim must be at least 1");
+        anyhow::ensure!(
+            self.hidden.iter().all(|&h| h >= 1),
+            "hidden widths must be at least 1"
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.d_dropout),
+            "d_dropout must be in [0, 1)"
+        );
+        anyhow::ensure!(self.conv_channels >= 1, "conv_channels must be at least 1");
+        Ok(())
+    }
+}
+
+fn leaky(x: Tensor, slope: f64) -> Tensor {
+    // max(x, slope·x) is LeakyReLU for 0 ≤ slope < 1.
+    x.maximum(&(&x * slope))
+}
+
+/// One-hot `[b, 10]` floats from `i64` labels.
+pub fn one_hot(labels: &Tensor) -> Tensor {
+    labels.one_hot(10).to_kind(Kind::Float)
+}
+
+/// Noise (and, for conditional kinds, a class) → image `[b, 1, 28, 28]` in `[-1, 1]`.
+#[derive(Debug)]
+pub enum Generator {
+    /// Fully connected (conditional if built for an AC-GAN).
+    Dense {
+        /// Layers: 3 hidden + output.
+        layers: Vec<nn::Linear>,
+        /// Whether a one-hot class is concatenated to the noise.
+        conditional: bool,
+        /// LeakyReLU slope.
+        slope: f64,
+    },
+    /// DCGAN-style.
+    Conv {
+        /// Noise + class → 2c×7×7.
+        fc: nn::Linear,
+        /// Batch norm of the 2c×7×7 map.
+        bn0: nn::BatchNorm,
+        /// 2c×7×7 → c×14×14.
+        up1: nn::ConvTranspose2D,
+        /// Its batch norm.
+        bn1: nn::BatchNorm,
+        /// c×14×14 → 1×28×28.
+        up2: nn::ConvTranspose2D,
+        /// Base channels.
+        c: i64,
+    },
+}
+
+impl Generator {
+    /// Builds the generator for `arch` under `p`.
+    pub fn new(p: &nn::Path, arch: &GanArch) -> Generator {
+        let cond = arch.kind.conditional();
+        let input = arch.noise_dim + if cond { 10 } else { 0 };
+        match arch.kind {
+            GanKind::Gan | GanKind::AcGan => {
+                let [h1, h2, h3] = arch.hidden;
+                let dims = [input, h1, h2, h3, 784];
+                let layers = (0..4)
+                    .map(|i| nn::linear(p / format!("fc{}", i + 1), dims[i], dims[i + 1], Default::default()))
+                    .collect();
+                Generator::Dense {
+                    layers,
+                    conditional: cond,
+                    slope: arch.leaky_slope,
+                }
+            }
+            GanKind::ConvAcGan => {
+                let c = arch.conv_channels;
+                let up = |name: &str, i, o| {
+                    nn::conv_transpose2d(
+                        p / name,
+                        i,
+                        o,
+                        4,
+                        nn::ConvTransposeConfig {
+                            stride: 2,
+                            padding: 1,
+                            ..Default::default()
+                        },
+                    )
+                };
+                Generator::Conv {
+                    fc: nn::linear(p / "fc", input, 2 * c * 49, Default::default()),
+                    bn0: nn::batch_norm2d(p / "bn0", 2 * c, Default::default()),
+                    up1: up("up1", 2 * c, c),
+                    bn1: nn::batch_norm2d(p / "bn1", c, Default::default()),
+                    up2: up("up2", c, 1),
+                    c,
+                }
+            }
+        }
+    }
+
+    /// Generates images from noise `[b, noise_dim]` and labels `[b]` (ignored if unconditional).
+    pub fn forward_t(&self, z: &Tensor, labels: &Tensor, train: bool) -> Tensor {
+        match self {
+            Generator::Dense {
+                layers,
+                conditional,
+                slope,
+            } => {
+                let mut x = if *conditional {
+                    Tensor::cat(&[z.shallow_clone(), one_hot(labels)], 1)
+                } else {
+                    z.shallow_clone()
+                };
+                for (i, l) in layers.iter().enumerate() {
+                    x = x.apply(l);
+                    x = if i < 3 { leaky(x, *slope) } else { x.tanh() };
+                }
+                x.view([-1, 1, 28, 28])
+            }
+            Generator::Conv {
+                fc,
+                bn0,
+                up1,
+                bn1,
+                up2,
+                c,
+            } => {
+                let x = Tensor::cat(&[z.shallow_clone(), one_hot(labels)], 1)
+                    .apply(fc)
+                    .view([-1, 2 * c, 7, 7])
+                    .apply_t(bn0, train)
+                    .relu()
+                    .apply(up1)
+                    .apply_t(bn1, train)
+                    .relu()
+                    .apply(up2);
+                x.tanh()
+            }
+        }
+    }
+}
+
+/// Image → real/fake logit `[b]` and, for AC-GANs, class logits `[b, 10]`.
+#[derive(Debug)]
+pub enum Discriminator {
+    /// Fully connected.
+    Dense {
+        /// 3 hidden layers.
+        layers: Vec<nn::Linear>,
+        /// Real/fake head.
+        adv: nn::Linear,
+        /// Class head (AC-GAN).
+        cls: Option<nn::Linear>,
+        /// Dropout probability.
+        dropout: f64,
+        /// LeakyReLU slope.
+        slope: f64,
+    },
+    /// Strided convolutions.
+    Conv {
+        /// 1×28×28 → c×14×14.
+        conv1: nn::Conv2D,
+        /// c×14×14 → 2c×7×7.
+        conv2: nn::Conv2D,
+        /// Its batch norm.
+        bn2: nn::BatchNorm,
+        /// Real/fake head.
+        adv: nn::Linear,
+        /// Class head.
+        cls: nn::Linear,
+        /// Dropout probability.
+        dropout: f64,
+        /// LeakyReLU slope.
+        slope: f64,
+        /// Base channels.
+        c: i64,
+    },
+}
+
+impl Discriminator {
+    /// Builds the discriminator for `arch` under `p`.
+    pub fn new(p: &nn::Path, arch: &GanArch) -> Discriminator {
+        match arch.kind {
+            GanKind::Gan | GanKind::AcGan => {
+                let [h1, h2, h3] = arch.hidden;
+                let dims = [784, h3, h2, h1];
+                let layers = (0..3)
+                    .map(|i| nn::linear(p / format!("fc{}", i + 1), dims[i], dims[i + 1], Default::default()))
+                    .collect();
+                Discriminator::Dense {
+                    layers,
+                    adv: nn::linear(p / "adv", h1, 1, Default::default()),
+                    cls: arch
+                        .kind
+                        .conditional()
+                        .then(|| nn::linear(p / "cls", h1, 10, Default::default())),
+                    dropout: arch.d_dropout,
+                    slope: arch.leaky_slope,
+                }
+            }
+            GanKind::ConvAcGan => {
+                let c = arch.conv_channels;
+                let cfg = nn::ConvConfig {
+                    stride: 2,
+                    padding: 1,
+                    ..Default::default()
+                };
+                Discriminator::Conv {
+                    conv1: nn::conv2d(p / "conv1", 1, c, 4, cfg),
+                    conv2: nn::conv2d(p / "conv2", c, 2 * c, 4, cfg),
+                    bn2: nn::batch_norm2d(p / "bn2", 2 * c, Default::default()),
+                    adv: nn::linear(p / "adv", 2 * c * 49, 1, Default::default()),
+                    cls: nn::linear(p / "cls", 2 * c * 49, 10, Default::default()),
+                    dropout: arch.d_dropout,
+                    slope: arch.leaky_slope,
+                    c,
+                }
+            }
+        }
+    }
+
+    /// Real/fake logits `[b]` and class logits `[b, 10]` (None for the plain GAN).
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> (Tensor, Option<Tensor>) {
+        match self {
+            Discriminator::Dense {
+                layers,
+                adv,
+                cls,
+                dropout,
+                slope,
+            } => {
+                let mut h = x.view([-1, 784]);
+                for l in layers {
+                    h = leaky(h.apply(l), *slope).dropout(*dropout, train);
+                }
+                (h.apply(adv).view([-1]), cls.as_ref().map(|c| h.apply(c)))
+            }
+            Discriminator::Conv {
+                conv1,
+                conv2,
+                bn2,
+                adv,
+                cls,
+                dropout,
+                slope,
+                c,
+            } => {
+                let h = leaky(x.apply(conv1), *slope).dropout(*dropout, train);
+                let h = leaky(h.apply(conv2).apply_t(bn2, train), *slope)
+                    .dropout(*dropout, train)
+                    .view([-1, 2 * c * 49]);
+                (h.apply(adv).view([-1]), Some(h.apply(cls)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    #[test]
+    fn shapes_for_every_kind() {
+        for kind in [GanKind::Gan, GanKind::AcGan, GanKind::ConvAcGan] {
+            let arch = GanArch::new(kind);
+            let gvs = nn::VarStore::new(Device::Cpu);
+            let dvs = nn::VarStore::new(Device::Cpu);
+            let g = Generator::new(&gvs.root(), &arch);
+            let d = Discriminator::new(&dvs.root(), &arch);
+            let z = Tensor::randn([4, 100], (Kind::Float, Device::Cpu));
+            let y = Tensor::from_slice(&[0i64, 3, 7, 9]);
+            let x = g.forward_t(&z, &y, true);
+            assert_eq!(x.size(), [4, 1, 28, 28]);
+            assert!(x.abs().max().double_value(&[]) <= 1.0);
+            let (adv, cls) = d.forward_t(&x, true);
+            assert_eq!(adv.size(), [4]);
+            assert_eq!(cls.map(|c| c.size()), kind.conditional().then(|| vec![4, 10]));
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Run-time settings shared by the CLI and the notebooks: the profile, the device and CPU threads.
+
+use serde::{Deserialize, Serialize};
+use std::sync::Once;
+
+/// How much work a run does. `Quick` uses the first 4,000/1,000 images and an epoch or two, on the
+/// same code paths as `Full`, which uses the homework's real settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Small subsets, few epochs: minutes on 2 CPU cores (the default, and what CI runs).
+    #[default]
+    Quick,
+    /// The homework's settings (e.g. 150 autoencoder epochs on all 60,000 images).
+    Full,
+}
+
+impl Profile {
+    /// Reads `LATENTLAB_PROFILE` (`quick` or `full`); unset means `quick`.
+    pub fn from_env() -> anyhow::Result<Profile> {
+        match std::env::var("LATENTLAB_PROFILE") {
+            Err(_) => Ok(Profile::Quick),
+            Ok(v) if v.trim().is_empty() => Ok(Profile::Quick),
+            Ok(v) => v.parse().map_err(|e: String| anyhow::anyhow!(e)),
+        }
+    }
+
+    /// The profile's name as written in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Quick => "quick",
+            Profile::Full => "full",
+        }
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "quick" => Ok(Profile::Quick),
+            "full" => Ok(Profile::Full),
+            other => Err(format!(
+                "unknown profile '{other}': expected 'quick' or 'full' (set LATENTLAB_PROFILE or pass --profile)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+static THREADS: Once = Once::new();
+
+/// Sets libtorch's intra-op thread count once per process: `LATENTLAB_THREADS` if set, else the
+/// number of available cores (libtorch's own default can oversubscribe small machines).
+pub fn init_threads() -> i32 {
+    THREADS.call_once(|| {
+        let n = std::env::var("LATENTLAB_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<i32>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get() as i32)
+                    .unwrap_or(1)
+            });
+        tch::set_num_threads(n);
+        // Inter-op parallelism brings nothing for these small sequential models.
+        tch::set_num_interop_threads(1);
+    });
+    tch::get_num_threads()
+}
+
+/// CUDA when available (`LATENTLAB_DEVICE=cpu` forces the CPU), else the CPU. Also sets the CPU
+/// thread count.
+pub fn device() -> tch::Device {
+    init_threads();
+    match std::env::var("LATENTLAB_DEVICE").as_deref() {
+        Ok("cpu") => tch::Device::Cpu,
+        _ => tch::Device::cuda_if_available(),
+    }
+}
+
+/// One line describing the device and threads, printed at the top of runs and notebooks.
+pub fn describe(device: tch::Device) -> String {
+    let threads = init_threads();
+    match device {
+        tch::Device::Cpu => format!("device: CPU, {threads} threads"),
+        tch::Device::Cuda(i) => format!("device: CUDA:{i} (CPU side: {threads} threads)"),
+        other => format!("device: {other:?}, {threads} threads"),
+    }
+}
+
+/// Where run folders go: `LATENTLAB_RUNS` if set, else `runs/` beside `Cargo.toml` (git-ignored).
+pub fn runs_dir() -> std::path::PathBuf {
+    match std::env::var_os("LATENTLAB_RUNS") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("runs"),
+    }
+}

@@ -1,0 +1,441 @@
+//! Training the convolutional autoencoder: config, loop, evaluation, run folder, resume.
+
+use super::{check_finite, EpochRecord, History, LossKind, LrSchedule, OptimizerConfig, Progress};
+use crate::data::{BatchOrder, Batches, Dataset, DatasetKind};
+use crate::fsutil;
+use crate::models::{Autoencoder, AutoencoderArch};
+use crate::runtime::Profile;
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+use tch::{nn, Device, Tensor};
+
+/// Everything that defines an autoencoder training run; saved as `config.json` in its folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoencoderConfig {
+    /// A short name for tables and figures.
+    pub name: String,
+    /// The profile it was made for (informational).
+    pub profile: Profile,
+    /// Which dataset (the homework: Fashion-MNIST).
+    pub dataset: DatasetKind,
+    /// The network.
+    pub arch: AutoencoderArch,
+    /// Optimizer and learning rate.
+    pub optimizer: OptimizerConfig,
+    /// Learning-rate schedule over the epochs.
+    #[serde(default)]
+    pub schedule: LrSchedule,
+    /// Reconstruction loss.
+    pub loss: LossKind,
+    /// Number of epochs.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Seed for weights and batch order.
+    pub seed: u64,
+    /// Use only the first N training images (None: all of the profile's data).
+    #[serde(default)]
+    pub train_limit: Option<usize>,
+    /// Use only the first N test images.
+    #[serde(default)]
+    pub test_limit: Option<usize>,
+    /// Write a checkpoint every N epochs (and always at the end).
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: usize,
+}
+
+fn default_checkpoint_every() -> usize {
+    5
+}
+
+impl AutoencoderConfig {
+    /// The homework's chosen configuration: latent 10, Adam 1e-3, no weight decay, dropout 0.5, MSE.
+    /// `full`: 150 epochs on all 60,000 images; `quick`: 2 epochs on the embedded 4,000.
+    pub fn homework(profile: Profile) -> Self {
+        AutoencoderConfig {
+            name: "homework".into(),
+            profile,
+            dataset: DatasetKind::FashionMnist,
+            arch: AutoencoderArch::homework(10),
+            optimizer: OptimizerConfig::adam(1e-3),
+            schedule: LrSchedule::Constant,
+            loss: LossKind::Mse,
+            epochs: match profile {
+                Profile::Quick => 2,
+                Profile::Full => 150,
+            },
+            batch_size: 256,
+            seed: 42,
+            train_limit: None,
+            test_limit: None,
+            checkpoint_every: 5,
+        }
+    }
+
+    /// The improved model (latent 10): batch norm, wider, no dropout, cosine schedule.
+    pub fn improved(profile: Profile) -> Self {
+        AutoencoderConfig {
+            name: "improved".into(),
+            arch: AutoencoderArch::improved(10),
+            optimizer: OptimizerConfig::adam(2e-3),
+            schedule: LrSchedule::Cosine { min_factor: 0.02 },
+            epochs: match profile {
+                Profile::Quick => 2,
+                Profile::Full => 40,
+            },
+            ..Self::homework(profile)
+        }
+    }
+
+    /// Alias of [`AutoencoderConfig::homework`] for the profile's default run.
+    pub fn for_profile(profile: Profile) -> Self {
+        Self::homework(profile)
+    }
+
+    /// Checks every field, saying what to change.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.arch.validate()?;
+        self.optimizer.validate()?;
+        anyhow::ensure!(self.epochs >= 1, "epochs must be at least 1");
+        anyhow::ensure!(
+            self.batch_size >= 1,
+            "batch_size must be at least 1, got {}",
+            self.batch_size
+        );
+        anyhow::ensure!(
+            self.checkpoint_every >= 1,
+            "checkpoint_every must be at least 1"
+        );
+        if let Some(n) = self.train_limit {
+            anyhow::ensure!(n >= 1, "train_limit must be at least 1 (or absent)");
+        }
+        if let Some(n) = self.test_limit {
+            anyhow::ensure!(n >= 1, "test_limit must be at least 1 (or absent)");
+        }
+        Ok(())
+    }
+
+    /// Reads a config file (JSON), validating it.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let cfg: Self = fsutil::read_json(path)?;
+        cfg.validate()
+            .with_context(|| format!("invalid config in {}", path.display()))?;
+        Ok(cfg)
+    }
+
+    /// Loads this config's training and test data (limits applied).
+    pub fn load_data(&self) -> anyhow::Result<(Dataset, Dataset)> {
+        use crate::data::Split;
+        let mut train = Dataset::load(self.dataset, Split::Train, self.profile)?;
+        let mut test = Dataset::load(self.dataset, Split::Test, self.profile)?;
+        if let Some(n) = self.train_limit {
+            train = train.take(n);
+        }
+        if let Some(n) = self.test_limit {
+            test = test.take(n);
+        }
+        Ok((train, test))
+    }
+}
+
+/// Final numbers of a run; saved as `metrics.json`. MSE is per pixel, pixels in `[0, 1]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoencoderMetrics {
+    /// Reconstruction MSE on the training images (eval mode).
+    pub train_mse: f64,
+    /// Reconstruction MSE on the test images (eval mode).
+    pub test_mse: f64,
+    /// Epochs trained in total.
+    pub epochs: usize,
+    /// Training seconds in total (all sessions of a resumed run).
+    pub seconds: f64,
+    /// Trainable parameters.
+    pub parameters: i64,
+    /// Number of training and test images used.
+    pub train_images: usize,
+    /// See `train_images`.
+    pub test_images: usize,
+}
+
+/// A trained (or loaded) autoencoder with its history.
+#[derive(Debug)]
+pub struct AutoencoderRun {
+    /// The config it was trained with.
+    pub config: AutoencoderConfig,
+    /// Its variables.
+    pub vs: nn::VarStore,
+    /// The model.
+    pub model: Autoencoder,
+    /// Per-epoch losses.
+    pub history: History,
+    /// Final numbers (None until evaluated).
+    pub metrics: Option<AutoencoderMetrics>,
+}
+
+impl AutoencoderRun {
+    /// A freshly initialised model (seeded) on `device`.
+    pub fn new(config: &AutoencoderConfig, device: Device) -> anyhow::Result<AutoencoderRun> {
+        config.validate()?;
+        tch::manual_seed(config.seed as i64);
+        let vs = nn::VarStore::new(device);
+        let model = Autoencoder::new(&vs.root(), &config.arch);
+        Ok(AutoencoderRun {
+            config: config.clone(),
+            vs,
+            model,
+            history: History::default(),
+            metrics: None,
+        })
+    }
+
+    /// Reconstructs `x` (`[b,1,28,28]` in `[0,1]`) in eval mode.
+    pub fn reconstruct(&self, x: &Tensor) -> Tensor {
+        tch::no_grad(|| self.model.forward_t_eval(&x.to_device(self.vs.device())))
+    }
+
+    /// Saves `config.json`, `history.json`, `metrics.json` (if any) and `checkpoint.safetensors`
+    /// into `dir`, each atomically.
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        fsutil::save_varstore(&self.vs, dir.join("checkpoint.safetensors"))?;
+        fsutil::write_json(dir.join("config.json"), &self.config)?;
+        fsutil::write_json(dir.join("history.json"), &self.history)?;
+        if let Some(m) = &self.metrics {
+            fsutil::write_json(dir.join("metrics.json"), m)?;
+        }
+        Ok(())
+    }
+}
+
+trait EvalForward {
+    fn forward_t_eval(&self, x: &Tensor) -> Tensor;
+}
+
+impl EvalForward for Autoencoder {
+    fn forward_t_eval(&self, x: &Tensor) -> Tensor {
+        use tch::nn::ModuleT;
+        self.forward_t(x, false)
+    }
+}
+
+/// Loads a run folder (or a checkpoint file with `config.json` beside it) on `device`.
+pub fn load_autoencoder(path: &Path, device: Device) -> anyhow::Result<AutoencoderRun> {
+    let dir = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    };
+    let ckpt = if path.is_dir() {
+        dir.join("checkpoint.safetensors")
+    } else {
+        path.to_path_buf()
+    };
+    let cfg_path = dir.join("config.json");
+    anyhow::ensure!(
+        cfg_path.exists(),
+        "{} has no config.json: pass a run folder written by `latentlab ae train` (or a checkpoint with its config.json beside it)",
+        dir.display()
+    );
+    let config: AutoencoderConfig = fsutil::read_json(&cfg_path)?;
+    let mut run = AutoencoderRun::new(&config, device)?;
+    fsutil::load_varstore(&mut run.vs, &ckpt)?;
+    let hist = dir.join("history.json");
+    if hist.exists() {
+        run.history = fsutil::read_json(&hist)?;
+    }
+    let met = dir.join("metrics.json");
+    if met.exists() {
+        run.metrics = fsutil::read_json(&met).ok();
+    }
+    Ok(run)
+}
+
+/// Mean reconstruction loss (per pixel) of `model` on `data` in eval mode, in batches.
+pub fn evaluate_reconstruction(
+    model: &Autoencoder,
+    data: &Dataset,
+    loss: LossKind,
+    device: Device,
+) -> f64 {
+    use tch::nn::ModuleT;
+    let n = data.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let bs = 1000;
+    let mut total = 0.0;
+    tch::no_grad(|| {
+        for start in (0..n).step_by(bs) {
+            let (x, _) = data.range(start, start + bs);
+            let x = x.to_device(device);
+            let y = model.forward_t(&x, false);
+            let m = (start + bs).min(n) - start;
+            total += loss.compute(&y, &x).double_value(&[]) * m as f64;
+        }
+    });
+    total / n as f64
+}
+
+/// Trains (or resumes) an autoencoder.
+///
+/// With `out`, the run folder gets `config.json`, `history.json`, `checkpoint.safetensors` every
+/// `checkpoint_every` epochs and `metrics.json` at the end. If `out` already holds a run with the
+/// same config (the number of epochs may grow), training continues from its last checkpoint; a
+/// different config is refused. The optimizer's moments are not checkpointed, so a resumed run
+/// restarts them.
+pub fn train_autoencoder(
+    config: &AutoencoderConfig,
+    train: &Dataset,
+    test: &Dataset,
+    out: Option<&Path>,
+    progress: &mut Progress,
+) -> anyhow::Result<AutoencoderRun> {
+    config.validate()?;
+    anyhow::ensure!(!train.is_empty(), "the training set is empty");
+    let device = crate::runtime::device();
+    let mut run = AutoencoderRun::new(config, device)?;
+    if let Some(dir) = out {
+        resume_if_possible(&mut run, dir)?;
+        fsutil::write_json(dir.join("config.json"), &run.config)?;
+    }
+    let train_d = train.to_device(device);
+    let test_d = test.to_device(device);
+    let checkpoint_every = config.checkpoint_every;
+    let epochs = config.epochs;
+    fit_epochs(&mut run, &train_d, &test_d, progress, |run| {
+        let done = run.history.epochs.len();
+        if let Some(dir) = out {
+            if done % checkpoint_every == 0 || done == epochs {
+                fsutil::save_varstore(&run.vs, dir.join("checkpoint.safetensors"))?;
+                fsutil::write_json(dir.join("history.json"), &run.history)?;
+            }
+        }
+        Ok(())
+    })?;
+    let metrics = AutoencoderMetrics {
+        train_mse: evaluate_reconstruction(&run.model, &train_d, LossKind::Mse, device),
+        test_mse: evaluate_reconstruction(&run.model, &test_d, LossKind::Mse, device),
+        epochs: run.history.epochs.len(),
+        seconds: run.history.seconds(),
+        parameters: config.arch.parameter_count(),
+        train_images: train.len(),
+        test_images: test.len(),
+    };
+    progress.line(&format!(
+        "[{}] done: train MSE {:.5}, test MSE {:.5} per pixel after {} epochs ({:.0}s)",
+        config.name, metrics.train_mse, metrics.test_mse, metrics.epochs, metrics.seconds
+    ));
+    run.metrics = Some(metrics);
+    if let Some(dir) = out {
+        run.save(dir)?;
+    }
+    Ok(run)
+}
+
+/// Runs the epochs from `run.history.epochs.len()` up to `run.config.epochs` on data already on
+/// the run's device, appending to the history and calling `after_epoch` after each epoch. The
+/// held-out set (`valid`) is scored in eval mode after every epoch; an empty one is skipped.
+pub fn fit_epochs(
+    run: &mut AutoencoderRun,
+    train: &Dataset,
+    valid: &Dataset,
+    progress: &mut Progress,
+    mut after_epoch: impl FnMut(&AutoencoderRun) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let config = run.config.clone();
+    let device = run.vs.device();
+    let mut opt = config.optimizer.build(&run.vs)?;
+    let start_epoch = run.history.epochs.len();
+    if start_epoch > 0 && start_epoch < config.epochs {
+        progress.line(&format!(
+            "[{}] resuming after epoch {start_epoch} of {}",
+            config.name, config.epochs
+        ));
+    }
+    for epoch in start_epoch..config.epochs {
+        let t0 = Instant::now();
+        let lr = config.schedule.lr(config.optimizer.lr, epoch, config.epochs);
+        opt.set_lr(lr);
+        let batches = Batches::new(
+            train.len(),
+            config.batch_size,
+            BatchOrder::Shuffled {
+                seed: config.seed,
+                epoch: epoch as u64,
+            },
+        );
+        progress.start(
+            &format!("{} epoch {}/{}", config.name, epoch + 1, config.epochs),
+            batches.num_batches() as u64,
+        );
+        let mut sum = Tensor::zeros([], (tch::Kind::Float, device));
+        let mut seen = 0usize;
+        for (step, idx) in batches.enumerate() {
+            let (x, _) = train.batch(&idx);
+            let y = tch::nn::ModuleT::forward_t(&run.model, &x, true);
+            let loss = config.loss.compute(&y, &x);
+            opt.backward_step(&loss);
+            let b = x.size()[0] as usize;
+            // Accumulate on the device: one host sync per epoch, plus a NaN check every 50 steps.
+            sum += loss.detach() * b as f64;
+            seen += b;
+            if step % 50 == 0 {
+                check_finite("training loss", loss.double_value(&[]), epoch + 1, step + 1)?;
+            }
+            progress.step(|| format!("loss {:.4}", loss.double_value(&[])));
+        }
+        progress.finish();
+        let train_loss = sum.double_value(&[]) / seen as f64;
+        check_finite("training loss", train_loss, epoch + 1, seen.div_ceil(config.batch_size))?;
+        let test_loss = (!valid.is_empty())
+            .then(|| evaluate_reconstruction(&run.model, valid, config.loss, device));
+        let rec = EpochRecord {
+            epoch: epoch + 1,
+            train_loss,
+            test_loss,
+            lr,
+            seconds: t0.elapsed().as_secs_f64(),
+            extra: Default::default(),
+        };
+        progress.line(&format!(
+            "[{}] epoch {:>3}/{}  train {} {:.5}  held-out {:.5}  lr {:.2e}  {:.1}s",
+            config.name,
+            rec.epoch,
+            config.epochs,
+            config.loss.name(),
+            rec.train_loss,
+            rec.test_loss.unwrap_or(f64::NAN),
+            lr,
+            rec.seconds
+        ));
+        run.history.epochs.push(rec);
+        after_epoch(run)?;
+    }
+    Ok(())
+}
+
+fn resume_if_possible(run: &mut AutoencoderRun, dir: &Path) -> anyhow::Result<()> {
+    let cfg_path = dir.join("config.json");
+    let ckpt = dir.join("checkpoint.safetensors");
+    let hist = dir.join("history.json");
+    if !cfg_path.exists() {
+        return Ok(());
+    }
+    let old: AutoencoderConfig = fsutil::read_json(&cfg_path)?;
+    let mut comparable = old.clone();
+    comparable.epochs = run.config.epochs;
+    comparable.checkpoint_every = run.config.checkpoint_every;
+    anyhow::ensure!(
+        comparable == run.config,
+        "{} already holds a run with a different config: use another --out folder, or delete it to start over",
+        dir.display()
+    );
+    if ckpt.exists() && hist.exists() {
+        let history: History = fsutil::read_json(&hist)?;
+        fsutil::load_varstore(&mut run.vs, &ckpt)?;
+        run.history = history;
+        run.history.epochs.truncate(run.config.epochs);
+    }
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Training the MNIST CNN that scores generated digits.
+
+use super::{check_finite, EpochRecord, History, OptimizerConfig, Progress};
+use crate::data::{BatchOrder, Batches, Dataset};
+use crate::fsutil;
+use crate::models::DigitClassifier;
+use crate::runtime::Profile;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+use tch::{nn, Device, Kind, Tensor};
+
+/// Settings of the classifier run; saved as `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    /// The profile it was made for.
+    pub profile: Profile,
+    /// Epochs.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Optimizer.
+    pub optimizer: OptimizerConfig,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl ClassifierConfig {
+    /// `full`: 8 epochs on 60,000 digits; `quick`: 2 epochs on the embedded 4,000.
+    pub fn for_profile(profile: Profile) -> Self {
+        ClassifierConfig {
+            profile,
+            epochs: match profile {
+                Profile::Quick => 2,
+                Profile::Full => 8,
+            },
+            batch_size: 128,
+            optimizer: OptimizerConfig::adam(1e-3),
+            seed: 3,
+        }
+    }
+}
+
+/// A trained digit classifier.
+#[derive(Debug)]
+pub struct ClassifierRun {
+    /// The config.
+    pub config: ClassifierConfig,
+    /// Variables.
+    pub vs: nn::VarStore,
+    /// The network.
+    pub model: DigitClassifier,
+    /// Per epoch: `train_loss` = cross-entropy, `extra["test_accuracy"]`.
+    pub history: History,
+    /// Final test accuracy in [0, 1].
+    pub test_accuracy: f64,
+}
+
+impl ClassifierRun {
+    /// Predicted classes of images in `[0, 1]` (`[n, 1, 28, 28]`, any device), in batches.
+    pub fn predict(&self, x: &Tensor) -> Vec<i64> {
+        let device = self.vs.device();
+        let n = x.size()[0];
+        let mut out = Vec::with_capacity(n as usize);
+        tch::no_grad(|| {
+            for s in (0..n).step_by(1000) {
+                let b = x.narrow(0, s, 1000.min(n - s)).to_device(device);
+                let p = self.model.forward_t(&b, false).argmax(-1, false);
+                out.extend(Vec::<i64>::try_from(p.to_device(Device::Cpu)).unwrap_or_default());
+            }
+        });
+        out
+    }
+
+    /// The 128-d features of images in `[0, 1]`, `[n, 128]` on the CPU.
+    pub fn features(&self, x: &Tensor) -> Tensor {
+        let device = self.vs.device();
+        let n = x.size()[0];
+        let parts: Vec<Tensor> = tch::no_grad(|| {
+            (0..n)
+                .step_by(1000)
+                .map(|s| {
+                    let b = x.narrow(0, s, 1000.min(n - s)).to_device(device);
+                    self.model.features(&b, false).to_device(Device::Cpu)
+                })
+                .collect()
+        });
+        Tensor::cat(&parts, 0)
+    }
+}
+
+/// Accuracy of `model` on `data` in [0, 1].
+pub fn classifier_accuracy(model: &DigitClassifier, data: &Dataset, device: Device) -> f64 {
+    let mut correct = 0i64;
+    tch::no_grad(|| {
+        for s in (0..data.len()).step_by(1000) {
+            let (x, y) = data.range(s, s + 1000);
+            let p = model.forward_t(&x.to_device(device), false).argmax(-1, false);
+            correct += p.eq_tensor(&y.to_device(device)).sum(Kind::Int64).int64_value(&[]);
+        }
+    });
+    correct as f64 / data.len().max(1) as f64
+}
+
+/// Trains the classifier; writes `config.json`, `history.json`, `metrics.json` and
+/// `classifier.safetensors` into `out` if given.
+pub fn train_classifier(
+    config: &ClassifierConfig,
+    train: &Dataset,
+    test: &Dataset,
+    out: Option<&Path>,
+    progress: &mut Progress,
+) -> anyhow::Result<ClassifierRun> {
+    config.optimizer.validate()?;
+    let device = crate::runtime::device();
+    tch::manual_seed(config.seed as i64);
+    let vs = nn::VarStore::new(device);
+    let model = DigitClassifier::new(&vs.root());
+    let mut opt = config.optimizer.build(&vs)?;
+    let train = train.to_device(device);
+    let mut history = History::default();
+    for epoch in 0..config.epochs {
+        let t0 = Instant::now();
+        let mut sum = 0.0;
+        let mut n = 0usize;
+        let batches = Batches::new(
+            train.len(),
+            config.batch_size,
+            BatchOrder::Shuffled {
+                seed: config.seed,
+                epoch: epoch as u64,
+            },
+        );
+        for (step, idx) in batches.enumerate() {
+            let (x, y) = train.batch(&idx);
+            let loss = model.forward_t(&x, true).cross_entropy_for_logits(&y);
+            opt.backward_step(&loss);
+            if step % 50 == 0 {
+                check_finite("classifier loss", loss.double_value(&[]), epoch + 1, step + 1)?;
+            }
+            let b = idx.size()[0] as usize;
+            sum += loss.double_value(&[]) * b as f64;
+            n += b;
+        }
+        let acc = classifier_accuracy(&model, test, device);
+        let mut rec = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: sum / n.max(1) as f64,
+            test_loss: None,
+            lr: config.optimizer.lr,
+            seconds: t0.elapsed().as_secs_f64(),
+            extra: Default::default(),
+        };
+        rec.extra.insert("test_accuracy".into(), acc);
+        progress.line(&format!(
+            "[classifier] epoch {}/{}  cross-entropy {:.4}  test accuracy {:.2}%  {:.1}s",
+            epoch + 1,
+            config.epochs,
+            rec.train_loss,
+            100.0 * acc,
+            rec.seconds
+        ));
+        history.epochs.push(rec);
+    }
+    let test_accuracy = classifier_accuracy(&model, test, device);
+    let run = ClassifierRun {
+        config: config.clone(),
+        vs,
+        model,
+        history,
+        test_accuracy,
+    };
+    if let Some(dir) = out {
+        fsutil::save_varstore(&run.vs, dir.join("classifier.safetensors"))?;
+        fsutil::write_json(dir.join("config.json"), &run.config)?;
+        fsutil::write_json(dir.join("history.json"), &run.history)?;
+        fsutil::write_json(
+            dir.join("metrics.json"),
+            &serde_json::json!({ "test_accuracy": test_accuracy, "epochs": config.epochs,
+                "seconds": run.history.seconds(), "test_images": test.len() }),
+        )?;
+    }
+    Ok(run)
+}
+
+/// Loads a classifier folder written by [`train_classifier`].
+pub fn load_classifier(dir: &Path, device: Device) -> anyhow::Result<ClassifierRun> {
+    let config: ClassifierConfig = fsutil::read_json(dir.join("config.json"))?;
+    let mut vs = nn::VarStore::new(device);
+    let model = DigitClassifier::new(&vs.root());
+    fsutil::load_varstore(&mut vs, dir.join("classifier.safetensors"))?;
+    let history = fsutil::read_json(dir.join("history.json")).unwrap_or_default();
+    let metrics: serde_json::Value = fsutil::read_json(dir.join("metrics.json"))?;
+    Ok(ClassifierRun {
+        config,
+        vs,
+        model,
+        history,
+        test_accuracy: metrics["test_accuracy"].as_f64().unwrap_or(f64::NAN),
+    })
+}

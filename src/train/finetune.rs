@@ -1,0 +1,299 @@
+//! Supervised fine-tuning of a trained autoencoder with a linear matcher (latent → 10 classes).
+//!
+//! Phase 1 trains only the matcher on frozen codes. Phase 2 trains encoder, decoder and matcher
+//! together on `reconstruction + weight × cross-entropy`.
+
+use super::autoencoder::{evaluate_reconstruction, AutoencoderRun};
+use super::{check_finite, EpochRecord, History, LossKind, OptimizerConfig, Progress};
+use crate::data::{BatchOrder, Batches, Dataset};
+use crate::fsutil;
+use crate::models::Matcher;
+use crate::runtime::Profile;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+use tch::{nn, Device, Kind, Tensor};
+
+/// Settings of both phases; saved as `finetune_config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinetuneConfig {
+    /// The profile it was made for.
+    pub profile: Profile,
+    /// Epochs of phase 1 (matcher only; the homework: 10).
+    pub matcher_epochs: usize,
+    /// Optimizer of phase 1.
+    pub matcher_optimizer: OptimizerConfig,
+    /// Epochs of phase 2 (everything together).
+    pub joint_epochs: usize,
+    /// Optimizer of phase 2 (for all three parts).
+    pub joint_optimizer: OptimizerConfig,
+    /// Weight of the cross-entropy against the reconstruction loss in phase 2.
+    pub classification_weight: f64,
+    /// Reconstruction loss in phase 2.
+    pub reconstruction_loss: LossKind,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Seed for the matcher's weights and the batch order.
+    pub seed: u64,
+}
+
+impl FinetuneConfig {
+    /// `full`: 10 matcher epochs then 30 joint epochs; `quick`: 2 then 2.
+    pub fn for_profile(profile: Profile) -> Self {
+        let (m, j) = match profile {
+            Profile::Quick => (2, 2),
+            Profile::Full => (10, 30),
+        };
+        FinetuneConfig {
+            profile,
+            matcher_epochs: m,
+            matcher_optimizer: OptimizerConfig::adam(1e-3),
+            joint_epochs: j,
+            joint_optimizer: OptimizerConfig::adam(5e-4),
+            classification_weight: 0.05,
+            reconstruction_loss: LossKind::Mse,
+            batch_size: 256,
+            seed: 11,
+        }
+    }
+
+    /// Checks the values.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.matcher_optimizer.validate()?;
+        self.joint_optimizer.validate()?;
+        anyhow::ensure!(self.batch_size >= 1, "batch_size must be at least 1");
+        anyhow::ensure!(
+            self.classification_weight.is_finite() && self.classification_weight >= 0.0,
+            "classification_weight must be >= 0, got {}",
+            self.classification_weight
+        );
+        Ok(())
+    }
+}
+
+/// The numbers of a fine-tuning run; saved as `metrics.json`. MSE per pixel, accuracy in [0, 1].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinetuneMetrics {
+    /// Training accuracy after phase 1.
+    pub matcher_only_train_accuracy: f64,
+    /// Test accuracy after phase 1.
+    pub matcher_only_test_accuracy: f64,
+    /// Training accuracy after phase 2.
+    pub finetuned_train_accuracy: f64,
+    /// Test accuracy after phase 2.
+    pub finetuned_test_accuracy: f64,
+    /// Test reconstruction MSE before fine-tuning.
+    pub test_mse_before: f64,
+    /// Test reconstruction MSE after fine-tuning.
+    pub test_mse_after: f64,
+    /// Seconds for both phases.
+    pub seconds: f64,
+}
+
+/// The matcher with its history; the autoencoder is changed in place.
+#[derive(Debug)]
+pub struct FinetuneRun {
+    /// The config used.
+    pub config: FinetuneConfig,
+    /// The matcher's variables.
+    pub vs: nn::VarStore,
+    /// The matcher.
+    pub matcher: Matcher,
+    /// Phase 1, per epoch: `train_loss` = cross-entropy, `extra["test_accuracy"]`.
+    pub matcher_history: History,
+    /// Phase 2, per epoch: `train_loss` = total; `extra` has `reconstruction`, `classification`,
+    /// `test_accuracy`, `test_mse`.
+    pub joint_history: History,
+    /// Final numbers.
+    pub metrics: Option<FinetuneMetrics>,
+}
+
+impl FinetuneRun {
+    /// A new matcher for a latent of `latent_dim`.
+    pub fn new(config: &FinetuneConfig, latent_dim: i64, device: Device) -> FinetuneRun {
+        tch::manual_seed(config.seed as i64);
+        let vs = nn::VarStore::new(device);
+        let matcher = Matcher::new(&vs.root(), latent_dim, 10);
+        FinetuneRun {
+            config: config.clone(),
+            vs,
+            matcher,
+            matcher_history: History::default(),
+            joint_history: History::default(),
+            metrics: None,
+        }
+    }
+
+    /// Class probabilities `[b, 10]` of images (eval mode).
+    pub fn predict_proba(&self, ae: &AutoencoderRun, x: &Tensor) -> Tensor {
+        tch::no_grad(|| {
+            let z = ae.model.encode(&x.to_device(ae.vs.device()), false);
+            self.matcher.forward(&z).softmax(-1, Kind::Float)
+        })
+    }
+}
+
+/// Accuracy (in [0, 1]) and predicted labels of encoder + matcher on `data` (eval mode).
+pub fn classify(ae: &AutoencoderRun, matcher: &Matcher, data: &Dataset) -> (f64, Vec<i64>) {
+    let device = ae.vs.device();
+    let mut preds = Vec::with_capacity(data.len());
+    let mut correct = 0i64;
+    tch::no_grad(|| {
+        for start in (0..data.len()).step_by(1000) {
+            let (x, y) = data.range(start, start + 1000);
+            let p = matcher
+                .forward(&ae.model.encode(&x.to_device(device), false))
+                .argmax(-1, false);
+            correct += p.eq_tensor(&y.to_device(device)).sum(Kind::Int64).int64_value(&[]);
+            preds.extend(Vec::<i64>::try_from(p.to_device(Device::Cpu)).unwrap_or_default());
+        }
+    });
+    (correct as f64 / data.len().max(1) as f64, preds)
+}
+
+/// Runs both phases on `ae` (changed in place), writing the matcher, the fine-tuned autoencoder,
+/// histories and metrics into `out` if given.
+pub fn finetune(
+    ae: &mut AutoencoderRun,
+    config: &FinetuneConfig,
+    train: &Dataset,
+    test: &Dataset,
+    out: Option<&Path>,
+    progress: &mut Progress,
+) -> anyhow::Result<FinetuneRun> {
+    config.validate()?;
+    let t0 = Instant::now();
+    let device = ae.vs.device();
+    let train = train.to_device(device);
+    let test = test.to_device(device);
+    let mut run = FinetuneRun::new(config, ae.config.arch.latent_dim, device);
+    let test_mse_before = evaluate_reconstruction(&ae.model, &test, LossKind::Mse, device);
+
+    // Phase 1: the matcher alone, on codes of the frozen encoder (eval mode: no dropout).
+    let mut opt = config.matcher_optimizer.build(&run.vs)?;
+    for epoch in 0..config.matcher_epochs {
+        let e0 = Instant::now();
+        let mut sum = 0.0;
+        let mut n = 0usize;
+        let batches = Batches::new(
+            train.len(),
+            config.batch_size,
+            BatchOrder::Shuffled {
+                seed: config.seed,
+                epoch: epoch as u64,
+            },
+        );
+        for (step, idx) in batches.enumerate() {
+            let (x, y) = train.batch(&idx);
+            let z = tch::no_grad(|| ae.model.encode(&x, false));
+            let loss = run.matcher.forward(&z).cross_entropy_for_logits(&y);
+            opt.backward_step(&loss);
+            let v = loss.double_value(&[]);
+            check_finite("matcher loss", v, epoch + 1, step + 1)?;
+            sum += v * idx.size()[0] as f64;
+            n += idx.size()[0] as usize;
+        }
+        let (acc, _) = classify(ae, &run.matcher, &test);
+        let mut rec = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: sum / n.max(1) as f64,
+            test_loss: None,
+            lr: config.matcher_optimizer.lr,
+            seconds: e0.elapsed().as_secs_f64(),
+            extra: Default::default(),
+        };
+        rec.extra.insert("test_accuracy".into(), acc);
+        progress.line(&format!(
+            "[matcher] epoch {:>2}/{}  cross-entropy {:.4}  test accuracy {:.1}%",
+            epoch + 1,
+            config.matcher_epochs,
+            rec.train_loss,
+            100.0 * acc
+        ));
+        run.matcher_history.epochs.push(rec);
+    }
+    let (m_train_acc, _) = classify(ae, &run.matcher, &train);
+    let (m_test_acc, _) = classify(ae, &run.matcher, &test);
+
+    // Phase 2: everything together.
+    let mut opt_ae = config.joint_optimizer.build(&ae.vs)?;
+    let mut opt_m = config.joint_optimizer.build(&run.vs)?;
+    for epoch in 0..config.joint_epochs {
+        let e0 = Instant::now();
+        let (mut rec_sum, mut cls_sum, mut n) = (0.0, 0.0, 0usize);
+        let batches = Batches::new(
+            train.len(),
+            config.batch_size,
+            BatchOrder::Shuffled {
+                seed: config.seed + 1000,
+                epoch: epoch as u64,
+            },
+        );
+        for (step, idx) in batches.enumerate() {
+            let (x, y) = train.batch(&idx);
+            let z = ae.model.encode(&x, true);
+            let xr = ae.model.decode(&z, true);
+            let rec_loss = config.reconstruction_loss.compute(&xr, &x);
+            let cls_loss = run.matcher.forward(&z).cross_entropy_for_logits(&y);
+            let loss = &rec_loss + config.classification_weight * &cls_loss;
+            opt_ae.zero_grad();
+            opt_m.zero_grad();
+            loss.backward();
+            opt_ae.step();
+            opt_m.step();
+            let (r, c) = (rec_loss.double_value(&[]), cls_loss.double_value(&[]));
+            check_finite("fine-tuning loss", r + c, epoch + 1, step + 1)?;
+            let b = idx.size()[0] as usize;
+            rec_sum += r * b as f64;
+            cls_sum += c * b as f64;
+            n += b;
+        }
+        let (acc, _) = classify(ae, &run.matcher, &test);
+        let mse = evaluate_reconstruction(&ae.model, &test, LossKind::Mse, device);
+        let (r, c) = (rec_sum / n as f64, cls_sum / n as f64);
+        let mut rec = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: r + config.classification_weight * c,
+            test_loss: Some(mse),
+            lr: config.joint_optimizer.lr,
+            seconds: e0.elapsed().as_secs_f64(),
+            extra: Default::default(),
+        };
+        rec.extra.insert("reconstruction".into(), r);
+        rec.extra.insert("classification".into(), c);
+        rec.extra.insert("test_accuracy".into(), acc);
+        rec.extra.insert("test_mse".into(), mse);
+        progress.line(&format!(
+            "[joint] epoch {:>2}/{}  reconstruction {:.4}  cross-entropy {:.4}  test accuracy {:.1}%  test MSE {:.4}",
+            epoch + 1,
+            config.joint_epochs,
+            r,
+            c,
+            100.0 * acc,
+            mse
+        ));
+        run.joint_history.epochs.push(rec);
+    }
+    let (f_train_acc, _) = classify(ae, &run.matcher, &train);
+    let (f_test_acc, _) = classify(ae, &run.matcher, &test);
+    let metrics = FinetuneMetrics {
+        matcher_only_train_accuracy: m_train_acc,
+        matcher_only_test_accuracy: m_test_acc,
+        finetuned_train_accuracy: f_train_acc,
+        finetuned_test_accuracy: f_test_acc,
+        test_mse_before,
+        test_mse_after: evaluate_reconstruction(&ae.model, &test, LossKind::Mse, device),
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    run.metrics = Some(metrics.clone());
+    if let Some(dir) = out {
+        fsutil::write_json(dir.join("finetune_config.json"), config)?;
+        fsutil::save_varstore(&run.vs, dir.join("matcher.safetensors"))?;
+        let ae_dir = dir.join("autoencoder");
+        ae.save(&ae_dir)?;
+        fsutil::write_json(dir.join("matcher_history.json"), &run.matcher_history)?;
+        fsutil::write_json(dir.join("joint_history.json"), &run.joint_history)?;
+        fsutil::write_json(dir.join("metrics.json"), &metrics)?;
+    }
+    Ok(run)
+}

@@ -1,0 +1,450 @@
+//! GAN training: the homework's schedule (the discriminator gets k steps per generator step from
+//! configurable epochs on), per-step and per-epoch losses, checkpoints, resume and the NaN guard.
+
+use super::{check_finite, EpochRecord, History, OptimizerConfig, Progress};
+use crate::data::{BatchOrder, Batches, Dataset, DatasetKind};
+use crate::fsutil;
+use crate::models::{Discriminator, GanArch, GanKind, Generator};
+use crate::runtime::Profile;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+use tch::{nn, Device, Kind, Tensor};
+
+/// From `epoch` (1-based) on, the discriminator takes `d_steps` steps per generator step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DStepsFrom {
+    /// First epoch with this ratio.
+    pub epoch: usize,
+    /// Discriminator steps per generator step (≥ 1).
+    pub d_steps: usize,
+}
+
+/// Everything that defines a GAN run; saved as `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GanConfig {
+    /// The profile it was made for.
+    pub profile: Profile,
+    /// Networks.
+    pub arch: GanArch,
+    /// Epochs over the training images.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Generator optimizer.
+    pub g_optimizer: OptimizerConfig,
+    /// Discriminator optimizer.
+    pub d_optimizer: OptimizerConfig,
+    /// The k schedule (empty: always 1:1).
+    #[serde(default)]
+    pub d_schedule: Vec<DStepsFrom>,
+    /// Target for real images in the discriminator loss (one-sided label smoothing; 1.0 = none).
+    pub real_label: f64,
+    /// Seed for weights, noise and batch order.
+    pub seed: u64,
+    /// Checkpoint every N epochs (and at the end).
+    pub checkpoint_every: usize,
+    /// Record the losses every N steps in `history.steps`.
+    pub log_every: usize,
+    /// Use only the first N training images.
+    #[serde(default)]
+    pub train_limit: Option<usize>,
+    /// Stop after this many steps of the first epoch run (quick checks); None: whole epochs.
+    #[serde(default)]
+    pub max_steps_per_epoch: Option<usize>,
+    /// Testing aid: make the discriminator loss NaN at this global step to exercise the guard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inject_nan_at_step: Option<usize>,
+}
+
+impl GanConfig {
+    /// Settings for a kind and profile. `full`: 100 epochs (FC) or 30 (conv) on 60,000 digits,
+    /// the discriminator trained 2× from epoch 50 and 3× from epoch 80 (FC); `quick`: one short
+    /// epoch (300 steps) on the embedded 4,000.
+    pub fn new(kind: GanKind, profile: Profile) -> Self {
+        let adam = |lr| OptimizerConfig {
+            beta1: 0.5,
+            ..OptimizerConfig::adam(lr)
+        };
+        let (epochs, schedule) = match (profile, kind) {
+            (Profile::Quick, _) => (1, vec![]),
+            (Profile::Full, GanKind::ConvAcGan) => (30, vec![DStepsFrom { epoch: 20, d_steps: 2 }]),
+            (Profile::Full, _) => (
+                100,
+                vec![
+                    DStepsFrom { epoch: 50, d_steps: 2 },
+                    DStepsFrom { epoch: 80, d_steps: 3 },
+                ],
+            ),
+        };
+        GanConfig {
+            profile,
+            arch: GanArch::new(kind),
+            epochs,
+            batch_size: 64,
+            g_optimizer: adam(2e-4),
+            d_optimizer: adam(2e-4),
+            d_schedule: schedule,
+            real_label: 0.9,
+            seed: 5,
+            checkpoint_every: 5,
+            log_every: 10,
+            train_limit: None,
+            max_steps_per_epoch: match profile {
+                Profile::Quick => Some(300),
+                Profile::Full => None,
+            },
+            inject_nan_at_step: None,
+        }
+    }
+
+    /// Checks every value.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.arch.validate()?;
+        self.g_optimizer.validate()?;
+        self.d_optimizer.validate()?;
+        anyhow::ensure!(self.epochs >= 1, "epochs must be at least 1");
+        anyhow::ensure!(self.batch_size >= 2, "batch_size must be at least 2");
+        anyhow::ensure!(self.checkpoint_every >= 1, "checkpoint_every must be at least 1");
+        anyhow::ensure!(self.log_every >= 1, "log_every must be at least 1");
+        anyhow::ensure!(
+            self.real_label > 0.5 && self.real_label <= 1.0,
+            "real_label must be in (0.5, 1], got {}",
+            self.real_label
+        );
+        for s in &self.d_schedule {
+            anyhow::ensure!(
+                s.d_steps >= 1 && s.epoch >= 1,
+                "every d_schedule entry needs epoch >= 1 and d_steps >= 1"
+            );
+        }
+        Ok(())
+    }
+
+    /// Discriminator steps per generator step in `epoch` (1-based).
+    pub fn d_steps_at(&self, epoch: usize) -> usize {
+        self.d_schedule
+            .iter()
+            .filter(|s| s.epoch <= epoch)
+            .max_by_key(|s| s.epoch)
+            .map(|s| s.d_steps)
+            .unwrap_or(1)
+    }
+}
+
+/// Generator and discriminator with their variable stores.
+#[derive(Debug)]
+pub struct GanRun {
+    /// The config.
+    pub config: GanConfig,
+    /// Generator variables.
+    pub g_vs: nn::VarStore,
+    /// Discriminator variables.
+    pub d_vs: nn::VarStore,
+    /// Generator.
+    pub generator: Generator,
+    /// Discriminator.
+    pub discriminator: Discriminator,
+    /// Per epoch: `train_loss` = D loss; `extra` has `g_loss`, `d_real`, `d_fake`, `d_steps`.
+    /// Per step (every `log_every`): `d_loss`, `g_loss`.
+    pub history: History,
+}
+
+impl GanRun {
+    /// Fresh seeded networks.
+    pub fn new(config: &GanConfig, device: Device) -> anyhow::Result<GanRun> {
+        config.validate()?;
+        tch::manual_seed(config.seed as i64);
+        let g_vs = nn::VarStore::new(device);
+        let d_vs = nn::VarStore::new(device);
+        let generator = Generator::new(&g_vs.root(), &config.arch);
+        let discriminator = Discriminator::new(&d_vs.root(), &config.arch);
+        Ok(GanRun {
+            config: config.clone(),
+            g_vs,
+            d_vs,
+            generator,
+            discriminator,
+            history: History::default(),
+        })
+    }
+
+    /// `count` images in `[0, 1]` (`[count, 1, 28, 28]`) of class `class` (random classes if
+    /// None), from noise drawn with `seed`: the same seed gives the same images.
+    pub fn sample(&self, count: usize, class: Option<i64>, seed: u64) -> Tensor {
+        let device = self.g_vs.device();
+        let gen_seed = seed as i64;
+        tch::no_grad(|| {
+            // A private generator stream: seeded noise without touching the global RNG state.
+            let (z, y) = seeded_noise(count, self.config.arch.noise_dim, class, gen_seed, device);
+            (self.generator.forward_t(&z, &y, false) + 1.0) / 2.0
+        })
+    }
+
+    /// One row per digit, `per_class` images each: `[10 * per_class, 1, 28, 28]` in `[0, 1]`.
+    pub fn sample_grid(&self, per_class: usize, seed: u64) -> Tensor {
+        let rows: Vec<Tensor> = (0..10)
+            .map(|c| self.sample(per_class, Some(c), seed.wrapping_add(c as u64)))
+            .collect();
+        Tensor::cat(&rows, 0)
+    }
+
+    /// Writes `config.json`, `history.json`, `generator.safetensors`, `discriminator.safetensors`.
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        fsutil::save_varstore(&self.g_vs, dir.join("generator.safetensors"))?;
+        fsutil::save_varstore(&self.d_vs, dir.join("discriminator.safetensors"))?;
+        fsutil::write_json(dir.join("history.json"), &self.history)?;
+        fsutil::write_json(dir.join("config.json"), &self.config)?;
+        Ok(())
+    }
+}
+
+/// Noise `[n, dim]` and labels `[n]` drawn from `seed` (independent of the global RNG).
+pub fn seeded_noise(n: usize, dim: i64, class: Option<i64>, seed: i64, device: Device) -> (Tensor, Tensor) {
+    use rand::SeedableRng;
+    use rand_distr_free::normal_pairs;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed as u64);
+    let z = normal_pairs(&mut rng, n * dim as usize);
+    let labels: Vec<i64> = match class {
+        Some(c) => vec![c; n],
+        None => {
+            use rand::Rng;
+            (0..n).map(|_| rng.gen_range(0..10)).collect()
+        }
+    };
+    (
+        Tensor::from_slice(&z).view([n as i64, dim]).to_device(device),
+        Tensor::from_slice(&labels).to_device(device),
+    )
+}
+
+/// Standard normal samples by Box–Muller (keeps the dependency list short).
+mod rand_distr_free {
+    use rand::Rng;
+    /// `n` standard normal `f32`s.
+    pub fn normal_pairs(rng: &mut impl Rng, n: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(n + 1);
+        while out.len() < n {
+            let u1: f64 = rng.gen_range(f64::EPSILON..1.0);
+            let u2: f64 = rng.gen();
+            let r = (-2.0 * u1.ln()).sqrt();
+            let t = 2.0 * std::f64::consts::PI * u2;
+            out.push((r * t.cos()) as f32);
+            out.push((r * t.sin()) as f32);
+        }
+        out.truncate(n);
+        out
+    }
+}
+
+/// Loads a GAN run folder (or a `generator.safetensors` with `config.json` beside it).
+pub fn load_gan(path: &Path, device: Device) -> anyhow::Result<GanRun> {
+    let dir = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    };
+    let cfg_path = dir.join("config.json");
+    anyhow::ensure!(
+        cfg_path.exists(),
+        "{} has no config.json: pass a folder written by `latentlab gan train`",
+        dir.display()
+    );
+    let config: GanConfig = fsutil::read_json(&cfg_path)?;
+    let mut run = GanRun::new(&config, device)?;
+    fsutil::load_varstore(&mut run.g_vs, dir.join("generator.safetensors"))?;
+    let d = dir.join("discriminator.safetensors");
+    if d.exists() {
+        fsutil::load_varstore(&mut run.d_vs, &d)?;
+    }
+    let h = dir.join("history.json");
+    if h.exists() {
+        run.history = fsutil::read_json(&h)?;
+    }
+    Ok(run)
+}
+
+fn bce(logits: &Tensor, target: f64) -> Tensor {
+    let t = logits.full_like(target);
+    logits.binary_cross_entropy_with_logits::<Tensor>(&t, None, None, tch::Reduction::Mean)
+}
+
+/// One discriminator step on a real batch and a fake batch with the same labels. Returns
+/// (loss, mean D(real), mean D(fake)). Only the discriminator's weights change.
+pub fn discriminator_step(
+    run: &GanRun,
+    opt: &mut nn::Optimizer,
+    real: &Tensor,
+    labels: &Tensor,
+) -> (Tensor, f64, f64) {
+    let b = real.size()[0] as usize;
+    let device = real.device();
+    let z = Tensor::randn([b as i64, run.config.arch.noise_dim], (Kind::Float, device));
+    let fake = tch::no_grad(|| run.generator.forward_t(&z, labels, true));
+    let (adv_r, cls_r) = run.discriminator.forward_t(real, true);
+    let (adv_f, cls_f) = run.discriminator.forward_t(&fake, true);
+    let mut loss = bce(&adv_r, run.config.real_label) + bce(&adv_f, 0.0);
+    if let (Some(cr), Some(cf)) = (cls_r, cls_f) {
+        loss = loss + cr.cross_entropy_for_logits(labels) + cf.cross_entropy_for_logits(labels);
+    }
+    opt.backward_step(&loss);
+    let pr = adv_r.sigmoid().mean(Kind::Float).double_value(&[]);
+    let pf = adv_f.sigmoid().mean(Kind::Float).double_value(&[]);
+    (loss.detach(), pr, pf)
+}
+
+/// One generator step (non-saturating: D's loss against "real" labels, plus the class loss for
+/// AC-GANs). Only the generator's weights change (D's gradients are cleared by its next step).
+pub fn generator_step(run: &GanRun, opt: &mut nn::Optimizer, b: usize, device: Device) -> Tensor {
+    let z = Tensor::randn([b as i64, run.config.arch.noise_dim], (Kind::Float, device));
+    let labels = Tensor::randint(10, [b as i64], (Kind::Int64, device));
+    let fake = run.generator.forward_t(&z, &labels, true);
+    let (adv, cls) = run.discriminator.forward_t(&fake, true);
+    let mut loss = bce(&adv, 1.0);
+    if let Some(c) = cls {
+        loss = loss + c.cross_entropy_for_logits(&labels);
+    }
+    opt.backward_step(&loss);
+    loss.detach()
+}
+
+/// Trains (or resumes) a GAN on `train` (pixels are rescaled to `[-1, 1]`). With `out`, the run
+/// folder receives checkpoints every `checkpoint_every` epochs; an existing run folder with the
+/// same config (epochs may grow) is resumed, its history continued.
+pub fn train_gan(
+    config: &GanConfig,
+    train: &Dataset,
+    out: Option<&Path>,
+    progress: &mut Progress,
+) -> anyhow::Result<GanRun> {
+    config.validate()?;
+    anyhow::ensure!(
+        train.kind == DatasetKind::Mnist || !config.arch.kind.conditional() || train.len() > 0,
+        "empty training set"
+    );
+    let device = crate::runtime::device();
+    let mut run = GanRun::new(config, device)?;
+    if let Some(dir) = out {
+        if dir.join("config.json").exists() {
+            let old: GanConfig = fsutil::read_json(dir.join("config.json"))?;
+            let mut cmp = old.clone();
+            cmp.epochs = config.epochs;
+            anyhow::ensure!(
+                &cmp == config,
+                "{} holds a GAN run with a different config: use another --out folder or delete it",
+                dir.display()
+            );
+            if dir.join("generator.safetensors").exists() && dir.join("history.json").exists() {
+                let loaded = load_gan(dir, device)?;
+                run.g_vs.copy(&loaded.g_vs)?;
+                run.d_vs.copy(&loaded.d_vs)?;
+                run.history = loaded.history;
+                progress.line(&format!(
+                    "[{}] resuming after epoch {}",
+                    config.arch.kind.name(),
+                    run.history.epochs.len()
+                ));
+            }
+        }
+        fsutil::write_json(dir.join("config.json"), config)?;
+    }
+    let data = match config.train_limit {
+        Some(n) => train.take(n),
+        None => train.take(train.len()),
+    }
+    .to_device(device);
+    let mut g_opt = config.g_optimizer.build(&run.g_vs)?;
+    let mut d_opt = config.d_optimizer.build(&run.d_vs)?;
+    let mut global_step = run.history.epochs.len() * 1_000_000; // only used for NaN injection
+    let start = run.history.epochs.len();
+    for epoch in start..config.epochs {
+        let t0 = Instant::now();
+        let k = config.d_steps_at(epoch + 1);
+        // Seeded per epoch so that a resumed run draws the same noise as an uninterrupted one.
+        tch::manual_seed((config.seed + 7919 * (epoch as u64 + 1)) as i64);
+        let batches = Batches::new(
+            data.len(),
+            config.batch_size,
+            BatchOrder::Shuffled {
+                seed: config.seed,
+                epoch: epoch as u64,
+            },
+        );
+        let steps = config
+            .max_steps_per_epoch
+            .map_or(batches.num_batches(), |m| m.min(batches.num_batches()));
+        progress.start(
+            &format!("{} epoch {}/{}", config.arch.kind.name(), epoch + 1, config.epochs),
+            steps as u64,
+        );
+        let (mut d_sum, mut g_sum, mut pr_sum, mut pf_sum) = (0.0, 0.0, 0.0, 0.0);
+        let (mut d_n, mut g_n) = (0usize, 0usize);
+        let mut last_g = f64::NAN;
+        for (step, idx) in batches.take(steps).enumerate() {
+            if idx.size()[0] < 2 {
+                continue;
+            }
+            let (x, y) = data.batch(&idx);
+            let real = x * 2.0 - 1.0;
+            let (d_loss, pr, pf) = discriminator_step(&run, &mut d_opt, &real, &y);
+            let mut d = d_loss.double_value(&[]);
+            if config.inject_nan_at_step == Some(global_step) {
+                d = f64::NAN;
+            }
+            check_finite("discriminator loss", d, epoch + 1, step + 1)?;
+            d_sum += d;
+            pr_sum += pr;
+            pf_sum += pf;
+            d_n += 1;
+            if step % k == k - 1 {
+                let g = generator_step(&run, &mut g_opt, idx.size()[0] as usize, device)
+                    .double_value(&[]);
+                check_finite("generator loss", g, epoch + 1, step + 1)?;
+                g_sum += g;
+                g_n += 1;
+                last_g = g;
+            }
+            if step % config.log_every == 0 {
+                run.history.steps.entry("d_loss".into()).or_default().push(d);
+                run.history.steps.entry("g_loss".into()).or_default().push(last_g);
+            }
+            global_step += 1;
+            progress.step(|| format!("D {d:.3} G {last_g:.3}"));
+        }
+        progress.finish();
+        let mut rec = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: d_sum / d_n.max(1) as f64,
+            test_loss: None,
+            lr: config.g_optimizer.lr,
+            seconds: t0.elapsed().as_secs_f64(),
+            extra: Default::default(),
+        };
+        rec.extra.insert("g_loss".into(), g_sum / g_n.max(1) as f64);
+        rec.extra.insert("d_real".into(), pr_sum / d_n.max(1) as f64);
+        rec.extra.insert("d_fake".into(), pf_sum / d_n.max(1) as f64);
+        rec.extra.insert("d_steps".into(), k as f64);
+        progress.line(&format!(
+            "[{}] epoch {:>3}/{}  D loss {:.3}  G loss {:.3}  D(real) {:.2}  D(fake) {:.2}  k={}  {:.1}s",
+            config.arch.kind.name(),
+            epoch + 1,
+            config.epochs,
+            rec.train_loss,
+            rec.extra["g_loss"],
+            rec.extra["d_real"],
+            rec.extra["d_fake"],
+            k,
+            rec.seconds
+        ));
+        run.history.epochs.push(rec);
+        if let Some(dir) = out {
+            if (epoch + 1) % config.checkpoint_every == 0 || epoch + 1 == config.epochs {
+                run.save(dir)?;
+            }
+        }
+    }
+    if let Some(dir) = out {
+        run.save(dir)?;
+    }
+    Ok(run)
+}

@@ -1,0 +1,23 @@
+//! One small training core used by every experiment: optimizers, losses, learning-rate
+//! schedules, per-epoch history, the NaN guard and progress reporting.
+
+pub mod autoencoder;
+pub mod classifier;
+pub mod finetune;
+pub mod gan;
+pub mod history;
+pub mod optim;
+pub mod progress;
+pub mod search;
+
+pub use autoencoder::{
+    evaluate_reconstruction, load_autoencoder, train_autoencoder, AutoencoderConfig,
+    AutoencoderMetrics, AutoencoderRun,
+};
+pub use history::{check_finite, EpochRecord, History};
+pub use optim::{LossKind, LrSchedule, OptimizerConfig, OptimizerKind};
+pub use progress::Progress;
+pub use search::{run_search, Candidate, FoldResult, SearchConfig, SearchResults, SearchRow, SearchSpace};
+pub use finetune::{finetune, FinetuneConfig, FinetuneMetrics, FinetuneRun};
+pub use gan::{load_gan, train_gan, DStepsFrom, GanConfig, GanRun};
+pub use classifier::{load_classifier, train_classifier, ClassifierConfig, ClassifierRun};

@@ -1,0 +1,210 @@
+//! Optimizers, reconstruction losses and learning-rate schedules, all from serde configs.
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, nn::OptimizerConfig as _, Reduction, Tensor};
+
+/// Which optimizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam (β = 0.9, 0.999).
+    Adam,
+    /// SGD with momentum.
+    Sgd,
+    /// RMSprop (α = 0.99).
+    RmsProp,
+}
+
+impl std::str::FromStr for OptimizerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "adam" => Ok(OptimizerKind::Adam),
+            "sgd" => Ok(OptimizerKind::Sgd),
+            "rmsprop" => Ok(OptimizerKind::RmsProp),
+            o => Err(format!(
+                "unknown optimizer '{o}': expected adam, sgd or rmsprop"
+            )),
+        }
+    }
+}
+
+/// Optimizer settings. `weight_decay` is an L2 penalty added to the gradient, as in PyTorch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerConfig {
+    /// Which optimizer.
+    pub kind: OptimizerKind,
+    /// Learning rate (> 0).
+    pub lr: f64,
+    /// L2 weight decay (≥ 0).
+    pub weight_decay: f64,
+    /// Momentum for SGD and RMSprop.
+    pub momentum: f64,
+    /// Adam's β1 (0.9 by default; GANs use 0.5).
+    #[serde(default = "default_beta1")]
+    pub beta1: f64,
+}
+
+fn default_beta1() -> f64 {
+    0.9
+}
+
+impl OptimizerConfig {
+    /// Adam with the given learning rate and no weight decay.
+    pub fn adam(lr: f64) -> Self {
+        OptimizerConfig {
+            kind: OptimizerKind::Adam,
+            lr,
+            weight_decay: 0.0,
+            momentum: 0.9,
+            beta1: 0.9,
+        }
+    }
+
+    /// Checks the values, saying what is wrong.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.lr.is_finite() && self.lr > 0.0,
+            "learning rate must be positive, got {}",
+            self.lr
+        );
+        anyhow::ensure!(
+            self.weight_decay.is_finite() && self.weight_decay >= 0.0,
+            "weight decay must be >= 0, got {}",
+            self.weight_decay
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.momentum),
+            "momentum must be in [0, 1), got {}",
+            self.momentum
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.beta1),
+            "beta1 must be in [0, 1), got {}",
+            self.beta1
+        );
+        Ok(())
+    }
+
+    /// Builds the optimizer over every trainable variable of `vs`.
+    pub fn build(&self, vs: &nn::VarStore) -> anyhow::Result<nn::Optimizer> {
+        self.validate()?;
+        let opt = match self.kind {
+            OptimizerKind::Adam => nn::adam(self.beta1, 0.999, self.weight_decay).build(vs, self.lr)?,
+            OptimizerKind::Sgd => nn::Sgd {
+                momentum: self.momentum,
+                dampening: 0.0,
+                wd: self.weight_decay,
+                nesterov: false,
+            }
+            .build(vs, self.lr)?,
+            OptimizerKind::RmsProp => nn::RmsProp {
+                alpha: 0.99,
+                eps: 1e-8,
+                wd: self.weight_decay,
+                momentum: self.momentum,
+                centered: false,
+            }
+            .build(vs, self.lr)?,
+        };
+        Ok(opt)
+    }
+}
+
+/// Reconstruction loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    /// Mean squared error per pixel.
+    Mse,
+    /// Mean absolute error per pixel.
+    L1,
+    /// Huber (smooth L1) with δ = 1; on pixels in `[0, 1]` it equals MSE/2.
+    Huber,
+}
+
+impl LossKind {
+    /// Mean loss over every pixel of the batch.
+    pub fn compute(self, pred: &Tensor, target: &Tensor) -> Tensor {
+        match self {
+            LossKind::Mse => pred.mse_loss(target, Reduction::Mean),
+            LossKind::L1 => pred.l1_loss(target, Reduction::Mean),
+            LossKind::Huber => pred.huber_loss(target, Reduction::Mean, 1.0),
+        }
+    }
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LossKind::Mse => "mse",
+            LossKind::L1 => "l1",
+            LossKind::Huber => "huber",
+        }
+    }
+}
+
+impl std::str::FromStr for LossKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "mse" => Ok(LossKind::Mse),
+            "l1" => Ok(LossKind::L1),
+            "huber" => Ok(LossKind::Huber),
+            o => Err(format!("unknown loss '{o}': expected mse, l1 or huber")),
+        }
+    }
+}
+
+/// Learning rate as a function of the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum LrSchedule {
+    /// The same rate every epoch (the homework).
+    #[default]
+    Constant,
+    /// Cosine decay from the base rate to `base * min_factor` at the last epoch.
+    Cosine {
+        /// Final rate as a fraction of the base rate.
+        min_factor: f64,
+    },
+}
+
+impl LrSchedule {
+    /// The rate for `epoch` (0-based) of `epochs`.
+    pub fn lr(self, base: f64, epoch: usize, epochs: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => base,
+            LrSchedule::Cosine { min_factor } => {
+                let t = if epochs <= 1 {
+                    0.0
+                } else {
+                    epoch as f64 / (epochs - 1) as f64
+                };
+                let f = min_factor + (1.0 - min_factor) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos());
+                base * f
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_goes_from_base_to_min() {
+        let s = LrSchedule::Cosine { min_factor: 0.1 };
+        assert!((s.lr(1.0, 0, 10) - 1.0).abs() < 1e-12);
+        assert!((s.lr(1.0, 9, 10) - 0.1).abs() < 1e-12);
+        assert_eq!(LrSchedule::Constant.lr(0.5, 3, 10), 0.5);
+    }
+
+    #[test]
+    fn bad_optimizer_values_are_refused() {
+        let mut c = OptimizerConfig::adam(0.0);
+        assert!(c.validate().unwrap_err().to_string().contains("learning rate"));
+        c.lr = 1e-3;
+        c.weight_decay = -1.0;
+        assert!(c.validate().unwrap_err().to_string().contains("weight decay"));
+    }
+}
