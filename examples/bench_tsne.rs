@@ -82,16 +82,27 @@ fn read_csv(path: &str) -> anyhow::Result<(Array2<f64>, Vec<usize>)> {
             continue;
         }
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        anyhow::ensure!(fields.len() >= 2, "{path}:{}: need a label and features", line_no + 1);
+        anyhow::ensure!(
+            fields.len() >= 2,
+            "{path}:{}: need a label and features",
+            line_no + 1
+        );
         let c = *cols.get_or_insert(fields.len() - 1);
-        anyhow::ensure!(fields.len() - 1 == c, "{path}:{}: expected {c} features", line_no + 1);
+        anyhow::ensure!(
+            fields.len() - 1 == c,
+            "{path}:{}: expected {c} features",
+            line_no + 1
+        );
         labels.push(fields[0].parse::<f64>()? as usize);
         for f in &fields[1..] {
             values.push(f.parse::<f64>()?);
         }
     }
     let cols = cols.ok_or_else(|| anyhow::anyhow!("{path}: no data rows"))?;
-    Ok((Array2::from_shape_vec((labels.len(), cols), values)?, labels))
+    Ok((
+        Array2::from_shape_vec((labels.len(), cols), values)?,
+        labels,
+    ))
 }
 
 /// Mean fraction of each point's `K` nearest neighbours (squared Euclidean) with its label.
@@ -114,7 +125,10 @@ fn knn_agreement(points: &[Vec<f64>], labels: &[usize]) -> f64 {
             continue;
         }
         dist.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
-        total += dist[..k].iter().filter(|e| labels[e.1] == labels[i]).count();
+        total += dist[..k]
+            .iter()
+            .filter(|e| labels[e.1] == labels[i])
+            .count();
     }
     total as f64 / (n * K.min(n.saturating_sub(1)).max(1)) as f64
 }

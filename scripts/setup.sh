@@ -30,13 +30,13 @@ if command -v flock >/dev/null 2>&1; then flock 9; fi
 
 # 1. Python venv with torch 2.13.0 (the exact version tch 0.26 checks for) and Jupyter.
 command -v "$PYTHON_BOOTSTRAP" >/dev/null || fail "no $PYTHON_BOOTSTRAP on PATH: install Python 3.9+ (with venv and pip) or set LATENTLAB_PYTHON"
-if [ -f "$VENV/.latentlab-complete" ] && "$VENV/bin/python" -c "import torch, nbclient, nbconvert, ipykernel; assert torch.__version__.split('+')[0] == '$TORCH_VERSION'" 2>/dev/null; then
+if [ -f "$VENV/.latentlab-complete" ] && "$VENV/bin/python" -c "import numpy, torch, nbclient, nbconvert, ipykernel; assert torch.__version__.split('+')[0] == '$TORCH_VERSION'" 2>/dev/null; then
   say "reusing Python venv with torch $TORCH_VERSION at $VENV"
 else
   say "installing torch==$TORCH_VERSION and Jupyter into $VENV (about 5 min and 4.7 GB the first time)"
   [ -x "$VENV/bin/python" ] || "$PYTHON_BOOTSTRAP" -m venv "$VENV" || fail "could not create a venv: install python3-venv"
   "$VENV/bin/python" -m pip install --quiet --progress-bar off --disable-pip-version-check \
-      "torch==$TORCH_VERSION" jupyter nbconvert nbclient ipykernel \
+      "torch==$TORCH_VERSION" numpy jupyter nbconvert nbclient ipykernel \
     || fail "pip could not install torch==$TORCH_VERSION: check that PyPI is reachable, then run this script again"
   "$VENV/bin/python" -c "import torch; assert torch.__version__.split('+')[0] == '$TORCH_VERSION', torch.__version__" \
     || fail "the venv has the wrong torch version; delete $VENV and run again"
@@ -76,11 +76,14 @@ else
 fi
 
 # 5. The `latentlab` kernel spec: evcxr with libtorch's location and a persistent build folder.
+# evcxr's cells are dylibs linked against Rust's libstd-*.so; its relative rpath does not hold
+# for a build folder outside /tmp, so the kernel's library path names the toolchain's lib too.
+RUST_LIB=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n "s/^host: //p")/lib
 KERNEL_DIR=$VENV/share/jupyter/kernels/latentlab
 mkdir -p "$KERNEL_DIR" "$CACHE/evcxr-build"
-"$VENV/bin/python" - "$KERNEL_DIR" "$EVCXR_ROOT/bin/evcxr_jupyter" "$TORCH_DIR" "$CXX11_ABI" "$CACHE/evcxr-build" "$ROOT" <<'PY'
+"$VENV/bin/python" - "$KERNEL_DIR" "$EVCXR_ROOT/bin/evcxr_jupyter" "$TORCH_DIR" "$CXX11_ABI" "$CACHE/evcxr-build" "$RUST_LIB" <<'PY'
 import json, os, sys
-kdir, evcxr, torch_dir, abi, build, root = sys.argv[1:]
+kdir, evcxr, torch_dir, abi, build, rust_lib = sys.argv[1:]
 spec = {
     "argv": [evcxr, "--control_file", "{connection_file}"],
     "display_name": "Rust (latentlab)",
@@ -89,7 +92,7 @@ spec = {
     "env": {
         "LIBTORCH": torch_dir,
         "LIBTORCH_CXX11_ABI": abi,
-        "LD_LIBRARY_PATH": os.path.join(torch_dir, "lib"),
+        "LD_LIBRARY_PATH": os.path.join(torch_dir, "lib") + ":" + rust_lib,
         "EVCXR_TMPDIR": build,
         "LATENTLAB_KERNEL": "1",
     },

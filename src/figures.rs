@@ -101,7 +101,11 @@ pub fn compare_curves(
             let test = h.test_curve();
             Series {
                 name: name.to_string(),
-                points: if test.is_empty() { h.train_curve() } else { test },
+                points: if test.is_empty() {
+                    h.train_curve()
+                } else {
+                    test
+                },
             }
         })
         .collect();
@@ -130,7 +134,11 @@ pub fn digit_grid(images: &Tensor, per_row: usize, title: &str) -> anyhow::Resul
         .chunks(per_row)
         .enumerate()
         .map(|(i, c)| ImageRow {
-            label: if n_rows == 10 { i.to_string() } else { String::new() },
+            label: if n_rows == 10 {
+                i.to_string()
+            } else {
+                String::new()
+            },
             images: c.to_vec(),
         })
         .collect();
@@ -218,10 +226,18 @@ pub fn write_images_idx(images: &Tensor, path: &std::path::Path) -> anyhow::Resu
 /// The search results as a table (best first, at most `max_rows` rows).
 pub fn search_table(res: &crate::train::SearchResults, max_rows: usize) -> crate::display::Table {
     let k = res.rows.first().map(|r| r.per_fold.len()).unwrap_or(0);
-    let mut headers: Vec<String> = ["rank", "latent", "optimizer", "lr", "weight decay", "mean", "std"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut headers: Vec<String> = [
+        "rank",
+        "latent",
+        "optimizer",
+        "lr",
+        "weight decay",
+        "mean",
+        "std",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     headers.extend((1..=k).map(|f| format!("fold {f}")));
     let mut t = crate::display::Table::new(headers)
         .with_title("Validation loss (MSE per pixel) by configuration, best first");
@@ -285,7 +301,10 @@ pub fn fold_curves(res: &crate::train::SearchResults, candidate: &str) -> anyhow
                 .collect(),
         })
         .collect();
-    anyhow::ensure!(!series.is_empty(), "no folds recorded for candidate {candidate}");
+    anyhow::ensure!(
+        !series.is_empty(),
+        "no folds recorded for candidate {candidate}"
+    );
     line_plot(
         &format!("Validation loss per fold: {candidate}"),
         "epoch",
@@ -294,4 +313,38 @@ pub fn fold_curves(res: &crate::train::SearchResults, candidate: &str) -> anyhow
         &[],
         false,
     )
+}
+
+/// Originals in the first row, then one row per named set of reconstructions of the same images
+/// (e.g. PCA-10, the homework's autoencoder, the improved one).
+pub fn reconstruction_comparison(
+    data: &Dataset,
+    indices: &[usize],
+    rows: &[(&str, Tensor)],
+    title: &str,
+) -> anyhow::Result<Figure> {
+    let x = images_at(data, indices);
+    let mut all = vec![ImageRow {
+        label: "original".into(),
+        images: tensor_to_images(&x),
+    }];
+    for (name, t) in rows {
+        all.push(ImageRow {
+            label: name.to_string(),
+            images: tensor_to_images(t),
+        });
+    }
+    let names = data.class_names();
+    let labels = data.label_vec();
+    let titles: Vec<String> = indices
+        .iter()
+        .map(|&i| names[labels[i] as usize].clone())
+        .collect();
+    image_grid(Some(title), &all, 28, 28, SCALE, Some(&titles))
+}
+
+/// Reconstructions by an autoencoder of the images of `data` at `indices` (eval mode).
+pub fn reconstruct_at(model: &Autoencoder, data: &Dataset, indices: &[usize]) -> Tensor {
+    let x = images_at(data, indices).to_device(model_device(model));
+    tch::no_grad(|| model.forward_t(&x, false))
 }

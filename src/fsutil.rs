@@ -44,8 +44,8 @@ pub fn write_json(path: impl AsRef<Path>, value: &impl Serialize) -> anyhow::Res
 /// Reads a JSON file, naming the file in any error.
 pub fn read_json<T: DeserializeOwned>(path: impl AsRef<Path>) -> anyhow::Result<T> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not valid JSON of the expected shape (fix or delete it)",

@@ -21,15 +21,19 @@ pub mod train;
 
 /// Everything a notebook needs, in one import.
 pub mod prelude {
-    pub use crate::data::{Dataset, DataSource, DatasetKind, Split};
+    pub use crate::analysis;
+    pub use crate::data::{DataSource, Dataset, DatasetKind, Split};
     pub use crate::display::*;
     pub use crate::figures;
-    pub use crate::models::{Autoencoder, AutoencoderArch};
+    pub use crate::models::{Autoencoder, AutoencoderArch, GanKind};
     pub use crate::runtime::{self, Profile};
     pub use crate::train::{
-        load_autoencoder, train_autoencoder, AutoencoderConfig, AutoencoderRun, History, LossKind,
-        LrSchedule, OptimizerConfig, OptimizerKind, Progress,
+        finetune, load_autoencoder, load_gan, run_search, train_autoencoder, train_gan,
+        train_or_load_autoencoder, AutoencoderConfig, AutoencoderRun, FinetuneConfig, GanConfig,
+        GanRun, History, LossKind, LrSchedule, OptimizerConfig, OptimizerKind, Progress,
+        SearchConfig, SearchResults,
     };
     pub use anyhow::Result;
+    pub use serde_json;
     pub use tch::{self, Device, Kind, Tensor};
 }

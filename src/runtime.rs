@@ -102,3 +102,26 @@ pub fn runs_dir() -> std::path::PathBuf {
         _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("runs"),
     }
 }
+
+/// The shipped full-profile checkpoints: `data/checkpoints/` (each a run folder with its config
+/// and metrics).
+pub fn checkpoints_dir() -> std::path::PathBuf {
+    crate::data::dataset::data_root().join("checkpoints")
+}
+
+/// True if `LATENTLAB_RETRAIN=1`: notebooks in the full profile then retrain instead of loading
+/// the shipped checkpoints.
+pub fn retrain_requested() -> bool {
+    matches!(
+        std::env::var("LATENTLAB_RETRAIN").as_deref(),
+        Ok("1") | Ok("true") | Ok("yes")
+    )
+}
+
+/// The shipped checkpoint folder `name` when the profile is `full`, it exists and no retraining
+/// was asked for.
+pub fn shipped(profile: Profile, name: &str) -> Option<std::path::PathBuf> {
+    let dir = checkpoints_dir().join(name);
+    (profile == Profile::Full && !retrain_requested() && dir.join("config.json").exists())
+        .then_some(dir)
+}

@@ -26,7 +26,12 @@ pub fn feature_frechet(clf: &ClassifierRun, a: &Tensor, b: &Tensor) -> anyhow::R
 }
 
 /// The floor: the Fréchet distance between `n` training and `n` test images.
-pub fn frechet_floor(clf: &ClassifierRun, train: &Dataset, test: &Dataset, n: usize) -> anyhow::Result<f64> {
+pub fn frechet_floor(
+    clf: &ClassifierRun,
+    train: &Dataset,
+    test: &Dataset,
+    n: usize,
+) -> anyhow::Result<f64> {
     let a = train.take(n).images_f32();
     let b = test.take(n).images_f32();
     feature_frechet(clf, &a, &b)

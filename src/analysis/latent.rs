@@ -12,7 +12,11 @@ pub fn encode_dataset(model: &Autoencoder, data: &Dataset) -> Tensor {
     tch::no_grad(|| {
         for start in (0..data.len()).step_by(1000) {
             let (x, _) = data.range(start, start + 1000);
-            parts.push(model.encode(&x.to_device(device), false).to_device(Device::Cpu));
+            parts.push(
+                model
+                    .encode(&x.to_device(device), false)
+                    .to_device(Device::Cpu),
+            );
         }
     });
     Tensor::cat(&parts, 0)

@@ -5,8 +5,13 @@ pub mod gan_quality;
 pub mod latent;
 pub mod metrics;
 pub mod pca;
+pub mod tsne;
 
+pub use gan_quality::{frechet_floor, gan_quality, GanQuality};
 pub use latent::{class_prototypes, encode_dataset, interpolate, sample_codes, ClassPrototype};
 pub use metrics::{accuracy, confusion_matrix, frechet_distance, mean_pairwise_distance};
-pub use pca::{pca_project, pca_reconstruction_baseline, tensor_to_matrix, PcaBaseline, PcaProjection};
-pub use gan_quality::{frechet_floor, gan_quality, GanQuality};
+pub use pca::{
+    pca_project, pca_reconstruction_baseline, tensor_to_matrix, PcaBaseline, PcaModel,
+    PcaProjection,
+};
+pub use tsne::{tsne_2d, TsneParams, TsneResult};

@@ -7,7 +7,11 @@ use latentlab::prelude::*;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "latentlab", version, about = "Unsupervised deep learning on MNIST-style data")]
+#[command(
+    name = "latentlab",
+    version,
+    about = "Unsupervised deep learning on MNIST-style data"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -180,21 +184,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Data { command } => data_command(command),
         Command::Ae { command } => ae_command(command),
-        Command::Finetune { profile, out, from } => finetune_command(profile_or_env(profile)?, &out, from),
+        Command::Finetune { profile, out, from } => {
+            finetune_command(profile_or_env(profile)?, &out, from)
+        }
         Command::Gan { command } => gan_command(command),
         Command::Classifier { profile, out } => {
             let profile = profile_or_env(profile)?;
             let cfg = latentlab::train::ClassifierConfig::for_profile(profile);
             let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
             let test = Dataset::load(DatasetKind::Mnist, Split::Test, profile)?;
-            let run = latentlab::train::train_classifier(&cfg, &train, &test, Some(&out), &mut Progress::auto())?;
-            println!("test accuracy {:.2}% -> {}", 100.0 * run.test_accuracy, out.display());
+            let run = latentlab::train::train_classifier(
+                &cfg,
+                &train,
+                &test,
+                Some(&out),
+                &mut Progress::auto(),
+            )?;
+            println!(
+                "test accuracy {:.2}% -> {}",
+                100.0 * run.test_accuracy,
+                out.display()
+            );
             Ok(())
         }
     }
 }
 
-fn finetune_command(profile: Profile, out: &std::path::Path, from: Option<PathBuf>) -> anyhow::Result<()> {
+fn finetune_command(
+    profile: Profile,
+    out: &std::path::Path,
+    from: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let device = runtime::device();
     let mut ae = match from {
         Some(p) => load_autoencoder(&p, device)?,
@@ -203,7 +223,14 @@ fn finetune_command(profile: Profile, out: &std::path::Path, from: Option<PathBu
     let cfg = latentlab::train::FinetuneConfig::for_profile(profile);
     let train = Dataset::load(ae.config.dataset, Split::Train, profile)?;
     let test = Dataset::load(ae.config.dataset, Split::Test, profile)?;
-    let run = latentlab::train::finetune(&mut ae, &cfg, &train, &test, Some(out), &mut Progress::auto())?;
+    let run = latentlab::train::finetune(
+        &mut ae,
+        &cfg,
+        &train,
+        &test,
+        Some(out),
+        &mut Progress::auto(),
+    )?;
     let m = run.metrics.expect("metrics");
     println!(
         "matcher only: test accuracy {:.1}% | fine-tuned: {:.1}% | test MSE {:.4} -> {:.4}",
@@ -218,7 +245,12 @@ fn finetune_command(profile: Profile, out: &std::path::Path, from: Option<PathBu
 fn gan_command(command: GanCommand) -> anyhow::Result<()> {
     use latentlab::train::{load_gan, train_gan, GanConfig};
     match command {
-        GanCommand::Train { kind, profile, out, epochs } => {
+        GanCommand::Train {
+            kind,
+            profile,
+            out,
+            epochs,
+        } => {
             let profile = profile_or_env(profile)?;
             let kind: latentlab::models::GanKind = kind.parse().map_err(anyhow::Error::msg)?;
             let mut cfg = GanConfig::new(kind, profile);
@@ -226,26 +258,56 @@ fn gan_command(command: GanCommand) -> anyhow::Result<()> {
                 cfg.epochs = e;
             }
             let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
-            println!("{} | {} | profile {} | run folder {}", runtime::describe(runtime::device()), kind.name(), profile, out.display());
+            println!(
+                "{} | {} | profile {} | run folder {}",
+                runtime::describe(runtime::device()),
+                kind.name(),
+                profile,
+                out.display()
+            );
             let run = train_gan(&cfg, &train, Some(&out), &mut Progress::auto())?;
-            let grid = if kind.conditional() { run.sample_grid(10, 0) } else { run.sample(100, None, 0) };
-            latentlab::figures::digit_grid(&grid, 10, "Generated digits")?.save(out.join("samples.png"))?;
-            latentlab::figures::gan_losses(&run.history, &run.config, "Discriminator and generator losses")?.save(out.join("losses.png"))?;
+            let grid = if kind.conditional() {
+                run.sample_grid(10, 0)
+            } else {
+                run.sample(100, None, 0)
+            };
+            latentlab::figures::digit_grid(&grid, 10, "Generated digits")?
+                .save(out.join("samples.png"))?;
+            latentlab::figures::gan_losses(
+                &run.history,
+                &run.config,
+                "Discriminator and generator losses",
+            )?
+            .save(out.join("losses.png"))?;
             println!("wrote {}", out.display());
             Ok(())
         }
-        GanCommand::Sample { from, class, count, seed, out } => {
+        GanCommand::Sample {
+            from,
+            class,
+            count,
+            seed,
+            out,
+        } => {
             anyhow::ensure!(count >= 1, "--count must be at least 1");
             let run = load_gan(&from, runtime::device())?;
             if let Some(c) = class {
                 anyhow::ensure!((0..10).contains(&c), "--class must be a digit 0-9, got {c}");
-                anyhow::ensure!(run.config.arch.kind.conditional(), "{} is an unconditional GAN: omit --class", from.display());
+                anyhow::ensure!(
+                    run.config.arch.kind.conditional(),
+                    "{} is an unconditional GAN: omit --class",
+                    from.display()
+                );
             }
             let images = run.sample(count, class, seed);
             latentlab::figures::write_images_idx(&images, &out)?;
             let png = out.with_extension("png");
             latentlab::figures::digit_grid(&images, 10, "Generated digits")?.save(&png)?;
-            println!("wrote {count} images to {} and {}", out.display(), png.display());
+            println!(
+                "wrote {count} images to {} and {}",
+                out.display(),
+                png.display()
+            );
             Ok(())
         }
     }
@@ -263,7 +325,10 @@ fn data_command(command: DataCommand) -> anyhow::Result<()> {
             for kind in datasets(&dataset)? {
                 let dir = fetch::full_dir(&root, kind);
                 fetch::verify(&dir, kind)?;
-                println!("[{kind}] all four files match their SHA-256 ({})", dir.display());
+                println!(
+                    "[{kind}] all four files match their SHA-256 ({})",
+                    dir.display()
+                );
             }
         }
         DataCommand::MakeEmbedded => {
@@ -302,19 +367,33 @@ fn ae_command(command: AeCommand) -> anyhow::Result<()> {
             }
             cfg.validate()?;
             let device = runtime::device();
-            println!("{} | profile {} | run folder {}", runtime::describe(device), cfg.profile, out.display());
+            println!(
+                "{} | profile {} | run folder {}",
+                runtime::describe(device),
+                cfg.profile,
+                out.display()
+            );
             let (train, test) = cfg.load_data()?;
             let run = train_autoencoder(&cfg, &train, &test, Some(&out), &mut Progress::auto())?;
             let idx = test.first_of_each_class(1);
-            figures::reconstructions(&[(cfg.name.as_str(), &run.model)], &test, &idx, "Test images and reconstructions")?
-                .save(out.join("reconstructions.png"))
-                .context("saving reconstructions.png")?;
+            figures::reconstructions(
+                &[(cfg.name.as_str(), &run.model)],
+                &test,
+                &idx,
+                "Test images and reconstructions",
+            )?
+            .save(out.join("reconstructions.png"))
+            .context("saving reconstructions.png")?;
             figures::loss_curves(&run.history, "Reconstruction loss", cfg.loss.name())?
                 .save(out.join("loss.png"))?;
             println!("wrote {}", out.display());
             Ok(())
         }
-        AeCommand::Search { profile, out, config } => {
+        AeCommand::Search {
+            profile,
+            out,
+            config,
+        } => {
             let profile = profile_or_env(profile)?;
             let cfg = match config {
                 Some(p) => latentlab::train::SearchConfig::from_file(&p)?,

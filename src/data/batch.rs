@@ -86,9 +86,7 @@ mod tests {
     fn every_index_once_per_epoch() {
         let b = Batches::new(10, 3, BatchOrder::Shuffled { seed: 1, epoch: 0 });
         assert_eq!(b.num_batches(), 4);
-        let mut all: Vec<i64> = b
-            .flat_map(|t| Vec::<i64>::try_from(&t).unwrap())
-            .collect();
+        let mut all: Vec<i64> = b.flat_map(|t| Vec::<i64>::try_from(&t).unwrap()).collect();
         all.sort();
         assert_eq!(all, (0..10).collect::<Vec<_>>());
     }

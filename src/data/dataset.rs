@@ -228,7 +228,12 @@ impl Dataset {
 
     /// Image `i` as 784 floats in `[0, 1]`, row-major (for figures).
     pub fn image(&self, i: usize) -> Vec<f32> {
-        let t = self.images.get(i as i64).to_device(Device::Cpu).to_kind(Kind::Float) / 255.0;
+        let t = self
+            .images
+            .get(i as i64)
+            .to_device(Device::Cpu)
+            .to_kind(Kind::Float)
+            / 255.0;
         Vec::<f32>::try_from(t.flatten(0, -1)).unwrap_or_default()
     }
 

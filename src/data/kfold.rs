@@ -54,7 +54,10 @@ mod tests {
             assert!(f.valid.len() == 20 || f.valid.len() == 21);
             assert_eq!(f.train.len() + f.valid.len(), 103);
             let v: HashSet<_> = f.valid.iter().collect();
-            assert!(f.train.iter().all(|i| !v.contains(i)), "train and valid overlap");
+            assert!(
+                f.train.iter().all(|i| !v.contains(i)),
+                "train and valid overlap"
+            );
             for &i in &f.valid {
                 assert!(seen.insert(i), "index {i} in two validation folds");
             }
@@ -66,7 +69,13 @@ mod tests {
 
     #[test]
     fn bad_k_is_a_clear_error() {
-        assert!(kfold_splits(10, 1, 0).unwrap_err().to_string().contains("k >= 2"));
-        assert!(kfold_splits(3, 4, 0).unwrap_err().to_string().contains("k = 4"));
+        assert!(kfold_splits(10, 1, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("k >= 2"));
+        assert!(kfold_splits(3, 4, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("k = 4"));
     }
 }

@@ -12,7 +12,7 @@ pub mod kfold;
 pub mod pickle;
 
 pub use batch::{BatchOrder, Batches};
-pub use dataset::{Dataset, DataSource, Split};
+pub use dataset::{DataSource, Dataset, Split};
 pub use error::DataError;
 pub use kfold::{kfold_splits, Fold};
 

@@ -93,7 +93,11 @@ impl AutoencoderArch {
         let bn = |c: i64| if self.batch_norm { 2 * c } else { 0 };
         let flat = c3 * 9;
         let enc = conv(1, c1) + conv(c1, c2) + conv(c2, c3) + bn(c1) + bn(c2) + bn(c3);
-        let enc = enc + flat * self.hidden + self.hidden + self.hidden * self.latent_dim + self.latent_dim;
+        let enc = enc
+            + flat * self.hidden
+            + self.hidden
+            + self.hidden * self.latent_dim
+            + self.latent_dim;
         let dec = self.latent_dim * self.hidden + self.hidden + self.hidden * flat + flat;
         let dec = dec + conv(c3, c2) + conv(c2, c1) + conv(c1, 1) + bn(c2) + bn(c1);
         enc + dec
@@ -148,7 +152,11 @@ impl Encoder {
                 .then(|| nn::batch_norm2d(p / format!("{name}_bn"), o, Default::default())),
         };
         Encoder {
-            convs: [block("conv1", 1, c1, 1), block("conv2", c1, c2, 1), block("conv3", c2, c3, 0)],
+            convs: [
+                block("conv1", 1, c1, 1),
+                block("conv2", c1, c2, 1),
+                block("conv3", c2, c3, 0),
+            ],
             fc1: nn::linear(p / "fc1", c3 * 9, a.hidden, Default::default()),
             fc2: nn::linear(p / "fc2", a.hidden, a.latent_dim, Default::default()),
             dropout: a.dropout,
@@ -298,7 +306,11 @@ mod tests {
             assert_eq!(z.size(), [5, arch.latent_dim]);
             let y = ae.forward_t(&x, true);
             assert_eq!(y.size(), [5, 1, 28, 28]);
-            let n: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
+            let n: i64 = vs
+                .trainable_variables()
+                .iter()
+                .map(|t| t.numel() as i64)
+                .sum();
             assert_eq!(n, arch.parameter_count());
         }
     }

@@ -147,7 +147,14 @@ impl Generator {
                 let [h1, h2, h3] = arch.hidden;
                 let dims = [input, h1, h2, h3, 784];
                 let layers = (0..4)
-                    .map(|i| nn::linear(p / format!("fc{}", i + 1), dims[i], dims[i + 1], Default::default()))
+                    .map(|i| {
+                        nn::linear(
+                            p / format!("fc{}", i + 1),
+                            dims[i],
+                            dims[i + 1],
+                            Default::default(),
+                        )
+                    })
                     .collect();
                 Generator::Dense {
                     layers,
@@ -269,7 +276,14 @@ impl Discriminator {
                 let [h1, h2, h3] = arch.hidden;
                 let dims = [784, h3, h2, h1];
                 let layers = (0..3)
-                    .map(|i| nn::linear(p / format!("fc{}", i + 1), dims[i], dims[i + 1], Default::default()))
+                    .map(|i| {
+                        nn::linear(
+                            p / format!("fc{}", i + 1),
+                            dims[i],
+                            dims[i + 1],
+                            Default::default(),
+                        )
+                    })
                     .collect();
                 Discriminator::Dense {
                     layers,
@@ -359,7 +373,10 @@ mod tests {
             assert!(x.abs().max().double_value(&[]) <= 1.0);
             let (adv, cls) = d.forward_t(&x, true);
             assert_eq!(adv.size(), [4]);
-            assert_eq!(cls.map(|c| c.size()), kind.conditional().then(|| vec![4, 10]));
+            assert_eq!(
+                cls.map(|c| c.size()),
+                kind.conditional().then(|| vec![4, 10])
+            );
         }
     }
 }

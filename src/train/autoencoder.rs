@@ -52,7 +52,7 @@ fn default_checkpoint_every() -> usize {
 
 impl AutoencoderConfig {
     /// The homework's chosen configuration: latent 10, Adam 1e-3, no weight decay, dropout 0.5, MSE.
-    /// `full`: 150 epochs on all 60,000 images; `quick`: 2 epochs on the embedded 4,000.
+    /// `full`: 150 epochs on all 60,000 images; `quick`: 10 epochs on the embedded 4,000.
     pub fn homework(profile: Profile) -> Self {
         AutoencoderConfig {
             name: "homework".into(),
@@ -63,7 +63,7 @@ impl AutoencoderConfig {
             schedule: LrSchedule::Constant,
             loss: LossKind::Mse,
             epochs: match profile {
-                Profile::Quick => 2,
+                Profile::Quick => 10,
                 Profile::Full => 150,
             },
             batch_size: 256,
@@ -82,11 +82,23 @@ impl AutoencoderConfig {
             optimizer: OptimizerConfig::adam(2e-3),
             schedule: LrSchedule::Cosine { min_factor: 0.02 },
             epochs: match profile {
-                Profile::Quick => 2,
+                Profile::Quick => 4,
                 Profile::Full => 40,
             },
             ..Self::homework(profile)
         }
+    }
+
+    /// The homework's model trained with another reconstruction loss, for the loss comparison
+    /// (`full`: 30 epochs; `quick`: as [`AutoencoderConfig::homework`]).
+    pub fn loss_comparison(profile: Profile, loss: LossKind) -> Self {
+        let mut c = Self::homework(profile);
+        c.name = format!("loss-{}", loss.name());
+        c.loss = loss;
+        if profile == Profile::Full {
+            c.epochs = 30;
+        }
+        c
     }
 
     /// Alias of [`AutoencoderConfig::homework`] for the profile's default run.
@@ -251,6 +263,25 @@ pub fn load_autoencoder(path: &Path, device: Device) -> anyhow::Result<Autoencod
     Ok(run)
 }
 
+/// In the full profile, loads the shipped checkpoint `data/checkpoints/ae-<name>` (unless
+/// `LATENTLAB_RETRAIN=1`); otherwise trains (or resumes) into `run_dir`.
+pub fn train_or_load_autoencoder(
+    config: &AutoencoderConfig,
+    train: &Dataset,
+    test: &Dataset,
+    run_dir: &Path,
+    progress: &mut Progress,
+) -> anyhow::Result<AutoencoderRun> {
+    if let Some(dir) = crate::runtime::shipped(config.profile, &format!("ae-{}", config.name)) {
+        progress.line(&format!(
+            "loading the shipped checkpoint {} (set LATENTLAB_RETRAIN=1 to train instead)",
+            dir.display()
+        ));
+        return load_autoencoder(&dir, crate::runtime::device());
+    }
+    train_autoencoder(config, train, test, Some(run_dir), progress)
+}
+
 /// Mean reconstruction loss (per pixel) of `model` on `data` in eval mode, in batches.
 pub fn evaluate_reconstruction(
     model: &Autoencoder,
@@ -355,7 +386,9 @@ pub fn fit_epochs(
     }
     for epoch in start_epoch..config.epochs {
         let t0 = Instant::now();
-        let lr = config.schedule.lr(config.optimizer.lr, epoch, config.epochs);
+        let lr = config
+            .schedule
+            .lr(config.optimizer.lr, epoch, config.epochs);
         opt.set_lr(lr);
         let batches = Batches::new(
             train.len(),
@@ -387,7 +420,12 @@ pub fn fit_epochs(
         }
         progress.finish();
         let train_loss = sum.double_value(&[]) / seen as f64;
-        check_finite("training loss", train_loss, epoch + 1, seen.div_ceil(config.batch_size))?;
+        check_finite(
+            "training loss",
+            train_loss,
+            epoch + 1,
+            seen.div_ceil(config.batch_size),
+        )?;
         let test_loss = (!valid.is_empty())
             .then(|| evaluate_reconstruction(&run.model, valid, config.loss, device));
         let rec = EpochRecord {

@@ -95,8 +95,13 @@ pub fn classifier_accuracy(model: &DigitClassifier, data: &Dataset, device: Devi
     tch::no_grad(|| {
         for s in (0..data.len()).step_by(1000) {
             let (x, y) = data.range(s, s + 1000);
-            let p = model.forward_t(&x.to_device(device), false).argmax(-1, false);
-            correct += p.eq_tensor(&y.to_device(device)).sum(Kind::Int64).int64_value(&[]);
+            let p = model
+                .forward_t(&x.to_device(device), false)
+                .argmax(-1, false);
+            correct += p
+                .eq_tensor(&y.to_device(device))
+                .sum(Kind::Int64)
+                .int64_value(&[]);
         }
     });
     correct as f64 / data.len().max(1) as f64
@@ -136,7 +141,12 @@ pub fn train_classifier(
             let loss = model.forward_t(&x, true).cross_entropy_for_logits(&y);
             opt.backward_step(&loss);
             if step % 50 == 0 {
-                check_finite("classifier loss", loss.double_value(&[]), epoch + 1, step + 1)?;
+                check_finite(
+                    "classifier loss",
+                    loss.double_value(&[]),
+                    epoch + 1,
+                    step + 1,
+                )?;
             }
             let b = idx.size()[0] as usize;
             sum += loss.double_value(&[]) * b as f64;

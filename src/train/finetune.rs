@@ -144,7 +144,10 @@ pub fn classify(ae: &AutoencoderRun, matcher: &Matcher, data: &Dataset) -> (f64,
             let p = matcher
                 .forward(&ae.model.encode(&x.to_device(device), false))
                 .argmax(-1, false);
-            correct += p.eq_tensor(&y.to_device(device)).sum(Kind::Int64).int64_value(&[]);
+            correct += p
+                .eq_tensor(&y.to_device(device))
+                .sum(Kind::Int64)
+                .int64_value(&[]);
             preds.extend(Vec::<i64>::try_from(p.to_device(Device::Cpu)).unwrap_or_default());
         }
     });

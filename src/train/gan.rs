@@ -68,12 +68,24 @@ impl GanConfig {
         };
         let (epochs, schedule) = match (profile, kind) {
             (Profile::Quick, _) => (1, vec![]),
-            (Profile::Full, GanKind::ConvAcGan) => (30, vec![DStepsFrom { epoch: 20, d_steps: 2 }]),
+            (Profile::Full, GanKind::ConvAcGan) => (
+                30,
+                vec![DStepsFrom {
+                    epoch: 20,
+                    d_steps: 2,
+                }],
+            ),
             (Profile::Full, _) => (
                 100,
                 vec![
-                    DStepsFrom { epoch: 50, d_steps: 2 },
-                    DStepsFrom { epoch: 80, d_steps: 3 },
+                    DStepsFrom {
+                        epoch: 50,
+                        d_steps: 2,
+                    },
+                    DStepsFrom {
+                        epoch: 80,
+                        d_steps: 3,
+                    },
                 ],
             ),
         };
@@ -105,7 +117,10 @@ impl GanConfig {
         self.d_optimizer.validate()?;
         anyhow::ensure!(self.epochs >= 1, "epochs must be at least 1");
         anyhow::ensure!(self.batch_size >= 2, "batch_size must be at least 2");
-        anyhow::ensure!(self.checkpoint_every >= 1, "checkpoint_every must be at least 1");
+        anyhow::ensure!(
+            self.checkpoint_every >= 1,
+            "checkpoint_every must be at least 1"
+        );
         anyhow::ensure!(self.log_every >= 1, "log_every must be at least 1");
         anyhow::ensure!(
             self.real_label > 0.5 && self.real_label <= 1.0,
@@ -200,7 +215,13 @@ impl GanRun {
 }
 
 /// Noise `[n, dim]` and labels `[n]` drawn from `seed` (independent of the global RNG).
-pub fn seeded_noise(n: usize, dim: i64, class: Option<i64>, seed: i64, device: Device) -> (Tensor, Tensor) {
+pub fn seeded_noise(
+    n: usize,
+    dim: i64,
+    class: Option<i64>,
+    seed: i64,
+    device: Device,
+) -> (Tensor, Tensor) {
     use rand::SeedableRng;
     use rand_distr_free::normal_pairs;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed as u64);
@@ -213,7 +234,9 @@ pub fn seeded_noise(n: usize, dim: i64, class: Option<i64>, seed: i64, device: D
         }
     };
     (
-        Tensor::from_slice(&z).view([n as i64, dim]).to_device(device),
+        Tensor::from_slice(&z)
+            .view([n as i64, dim])
+            .to_device(device),
         Tensor::from_slice(&labels).to_device(device),
     )
 }
@@ -374,7 +397,12 @@ pub fn train_gan(
             .max_steps_per_epoch
             .map_or(batches.num_batches(), |m| m.min(batches.num_batches()));
         progress.start(
-            &format!("{} epoch {}/{}", config.arch.kind.name(), epoch + 1, config.epochs),
+            &format!(
+                "{} epoch {}/{}",
+                config.arch.kind.name(),
+                epoch + 1,
+                config.epochs
+            ),
             steps as u64,
         );
         let (mut d_sum, mut g_sum, mut pr_sum, mut pf_sum) = (0.0, 0.0, 0.0, 0.0);
@@ -405,8 +433,16 @@ pub fn train_gan(
                 last_g = g;
             }
             if step % config.log_every == 0 {
-                run.history.steps.entry("d_loss".into()).or_default().push(d);
-                run.history.steps.entry("g_loss".into()).or_default().push(last_g);
+                run.history
+                    .steps
+                    .entry("d_loss".into())
+                    .or_default()
+                    .push(d);
+                run.history
+                    .steps
+                    .entry("g_loss".into())
+                    .or_default()
+                    .push(last_g);
             }
             global_step += 1;
             progress.step(|| format!("D {d:.3} G {last_g:.3}"));
@@ -421,8 +457,10 @@ pub fn train_gan(
             extra: Default::default(),
         };
         rec.extra.insert("g_loss".into(), g_sum / g_n.max(1) as f64);
-        rec.extra.insert("d_real".into(), pr_sum / d_n.max(1) as f64);
-        rec.extra.insert("d_fake".into(), pf_sum / d_n.max(1) as f64);
+        rec.extra
+            .insert("d_real".into(), pr_sum / d_n.max(1) as f64);
+        rec.extra
+            .insert("d_fake".into(), pf_sum / d_n.max(1) as f64);
         rec.extra.insert("d_steps".into(), k as f64);
         progress.line(&format!(
             "[{}] epoch {:>3}/{}  D loss {:.3}  G loss {:.3}  D(real) {:.2}  D(fake) {:.2}  k={}  {:.1}s",

@@ -86,7 +86,9 @@ mod tests {
     #[test]
     fn nan_guard_names_epoch_and_step() {
         assert!(check_finite("loss", 0.5, 1, 1).is_ok());
-        let e = check_finite("loss", f64::NAN, 3, 17).unwrap_err().to_string();
+        let e = check_finite("loss", f64::NAN, 3, 17)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("epoch 3") && e.contains("step 17"), "{e}");
         assert!(check_finite("loss", f64::INFINITY, 1, 1).is_err());
     }

@@ -11,13 +11,15 @@ pub mod progress;
 pub mod search;
 
 pub use autoencoder::{
-    evaluate_reconstruction, load_autoencoder, train_autoencoder, AutoencoderConfig,
-    AutoencoderMetrics, AutoencoderRun,
+    evaluate_reconstruction, load_autoencoder, train_autoencoder, train_or_load_autoencoder,
+    AutoencoderConfig, AutoencoderMetrics, AutoencoderRun,
 };
+pub use classifier::{load_classifier, train_classifier, ClassifierConfig, ClassifierRun};
+pub use finetune::{finetune, FinetuneConfig, FinetuneMetrics, FinetuneRun};
+pub use gan::{load_gan, train_gan, DStepsFrom, GanConfig, GanRun};
 pub use history::{check_finite, EpochRecord, History};
 pub use optim::{LossKind, LrSchedule, OptimizerConfig, OptimizerKind};
 pub use progress::Progress;
-pub use search::{run_search, Candidate, FoldResult, SearchConfig, SearchResults, SearchRow, SearchSpace};
-pub use finetune::{finetune, FinetuneConfig, FinetuneMetrics, FinetuneRun};
-pub use gan::{load_gan, train_gan, DStepsFrom, GanConfig, GanRun};
-pub use classifier::{load_classifier, train_classifier, ClassifierConfig, ClassifierRun};
+pub use search::{
+    run_search, Candidate, FoldResult, SearchConfig, SearchResults, SearchRow, SearchSpace,
+};

@@ -90,7 +90,9 @@ impl OptimizerConfig {
     pub fn build(&self, vs: &nn::VarStore) -> anyhow::Result<nn::Optimizer> {
         self.validate()?;
         let opt = match self.kind {
-            OptimizerKind::Adam => nn::adam(self.beta1, 0.999, self.weight_decay).build(vs, self.lr)?,
+            OptimizerKind::Adam => {
+                nn::adam(self.beta1, 0.999, self.weight_decay).build(vs, self.lr)?
+            }
             OptimizerKind::Sgd => nn::Sgd {
                 momentum: self.momentum,
                 dampening: 0.0,
@@ -180,7 +182,8 @@ impl LrSchedule {
                 } else {
                     epoch as f64 / (epochs - 1) as f64
                 };
-                let f = min_factor + (1.0 - min_factor) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos());
+                let f = min_factor
+                    + (1.0 - min_factor) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos());
                 base * f
             }
         }
@@ -202,9 +205,17 @@ mod tests {
     #[test]
     fn bad_optimizer_values_are_refused() {
         let mut c = OptimizerConfig::adam(0.0);
-        assert!(c.validate().unwrap_err().to_string().contains("learning rate"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("learning rate"));
         c.lr = 1e-3;
         c.weight_decay = -1.0;
-        assert!(c.validate().unwrap_err().to_string().contains("weight decay"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("weight decay"));
     }
 }

@@ -131,7 +131,9 @@ impl SearchResults {
     /// The results as CSV (one row per candidate).
     pub fn to_csv(&self) -> String {
         let k = self.rows.first().map(|r| r.per_fold.len()).unwrap_or(0);
-        let mut s = String::from("rank,id,latent_dim,optimizer,lr,weight_decay,mean_valid_loss,std_valid_loss");
+        let mut s = String::from(
+            "rank,id,latent_dim,optimizer,lr,weight_decay,mean_valid_loss,std_valid_loss",
+        );
         for f in 0..k {
             s.push_str(&format!(",fold{}", f + 1));
         }
@@ -223,7 +225,11 @@ impl SearchConfig {
             c.optimizer
                 .validate()
                 .with_context(|| format!("candidate {}", c.id))?;
-            anyhow::ensure!(c.latent_dim >= 1, "latent_dim must be >= 1, got {}", c.latent_dim);
+            anyhow::ensure!(
+                c.latent_dim >= 1,
+                "latent_dim must be >= 1, got {}",
+                c.latent_dim
+            );
         }
         Ok(())
     }
@@ -337,7 +343,11 @@ pub fn fold_config(base: &AutoencoderConfig, c: &Candidate, fold: usize) -> Auto
     let h = c.id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
     });
-    cfg.seed = base.seed ^ h ^ ((fold as u64 + 1) << 32);
+    // splitmix64 finaliser, kept to 31 bits: libtorch's generator ignores high seed bits.
+    let mut x = base.seed ^ h ^ (fold as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    cfg.seed = (x ^ (x >> 31)) & 0x7FFF_FFFF;
     cfg
 }
 
@@ -365,6 +375,14 @@ pub fn run_search(
     } else {
         fsutil::write_json(&cfg_path, config)?;
     }
+    // A search killed while writing leaves at most a temp file behind: clear those.
+    if let Ok(entries) = std::fs::read_dir(dir.join("folds")) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().contains(".tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     let device = crate::runtime::device();
     let train = train.to_device(device);
     let candidates = config.candidates()?;
@@ -374,7 +392,9 @@ pub fn run_search(
     for c in &candidates {
         for (k, fold) in folds.iter().enumerate() {
             done += 1;
-            let path = dir.join("folds").join(format!("{}-fold{}.json", c.id, k + 1));
+            let path = dir
+                .join("folds")
+                .join(format!("{}-fold{}.json", c.id, k + 1));
             if path.exists() {
                 let r: FoldResult = fsutil::read_json(&path)?;
                 all.push(r);
@@ -405,7 +425,11 @@ pub fn run_search(
                     .map(|e| e.test_loss.unwrap_or(f64::NAN))
                     .collect(),
                 train_curve: run.history.epochs.iter().map(|e| e.train_loss).collect(),
-                valid_loss: run.history.last().and_then(|e| e.test_loss).unwrap_or(f64::NAN),
+                valid_loss: run
+                    .history
+                    .last()
+                    .and_then(|e| e.test_loss)
+                    .unwrap_or(f64::NAN),
                 seconds: t0.elapsed().as_secs_f64(),
                 initial_weight_checksum: checksum,
             };
@@ -488,7 +512,9 @@ mod tests {
             weight_decays: vec![0.0],
             optimizers: vec![OptimizerKind::Adam],
         };
-        assert!(format!("{:#}", c.validate().unwrap_err()).contains("learning rate must be positive"));
+        assert!(
+            format!("{:#}", c.validate().unwrap_err()).contains("learning rate must be positive")
+        );
     }
 
     #[test]

@@ -1,0 +1,96 @@
+//! GAN training steps, the NaN guard, resume and seeded sampling.
+
+mod common;
+
+use latentlab::data::{DatasetKind, Split};
+use latentlab::models::GanKind;
+use latentlab::prelude::*;
+use latentlab::train::gan::{discriminator_step, generator_step, GanRun};
+use latentlab::train::{train_gan, GanConfig};
+
+fn tiny(kind: GanKind) -> GanConfig {
+    let mut c = GanConfig::new(kind, Profile::Quick);
+    c.arch.hidden = [32, 64, 128];
+    c.arch.conv_channels = 8;
+    c.batch_size = 32;
+    c.max_steps_per_epoch = Some(6);
+    c.log_every = 1;
+    c
+}
+
+#[test]
+fn one_d_step_changes_only_d_and_one_g_step_only_g() {
+    common::single_thread();
+    for kind in [GanKind::Gan, GanKind::AcGan, GanKind::ConvAcGan] {
+        let cfg = tiny(kind);
+        let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+        let mut d_opt = cfg.d_optimizer.build(&run.d_vs).unwrap();
+        let mut g_opt = cfg.g_optimizer.build(&run.g_vs).unwrap();
+        let data = common::small(DatasetKind::Mnist, Split::Train, 32);
+        let (x, y) = data.range(0, 32);
+        let (g0, d0) = (common::snapshot(&run.g_vs), common::snapshot(&run.d_vs));
+        let _ = discriminator_step(&run, &mut d_opt, &(x * 2.0 - 1.0), &y);
+        let (g1, d1) = (common::snapshot(&run.g_vs), common::snapshot(&run.d_vs));
+        assert!(
+            common::changed(&g0, &g1).is_empty(),
+            "{kind:?}: D step changed G"
+        );
+        let d_changed = common::changed(&d0, &d1);
+        assert!(!d_changed.is_empty());
+        if kind.conditional() {
+            assert!(
+                d_changed.iter().any(|n| n.starts_with("cls")),
+                "{kind:?}: the class head was not trained: {d_changed:?}"
+            );
+        }
+        let _ = generator_step(&run, &mut g_opt, 32, Device::Cpu);
+        let (g2, d2) = (common::snapshot(&run.g_vs), common::snapshot(&run.d_vs));
+        assert!(
+            common::changed(&d1, &d2).is_empty(),
+            "{kind:?}: G step changed D"
+        );
+        assert!(!common::changed(&g1, &g2).is_empty());
+    }
+}
+
+#[test]
+fn a_nan_loss_stops_training_with_epoch_and_step() {
+    common::single_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::small(DatasetKind::Mnist, Split::Train, 256);
+    let mut cfg = tiny(GanKind::AcGan);
+    cfg.inject_nan_at_step = Some(3);
+    let err = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("epoch 1") && err.contains("step 4"), "{err}");
+    assert!(!dir.path().join("generator.safetensors").exists());
+}
+
+#[test]
+fn a_resumed_run_continues_its_history() {
+    common::single_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::small(DatasetKind::Mnist, Split::Train, 256);
+    let mut cfg = tiny(GanKind::Gan);
+    cfg.epochs = 1;
+    let first = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    assert_eq!(first.history.epochs.len(), 1);
+    cfg.epochs = 2;
+    let resumed = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    assert_eq!(resumed.history.epochs.len(), 2);
+    assert_eq!(resumed.history.epochs[0], first.history.epochs[0]);
+    assert_eq!(resumed.history.steps["d_loss"].len(), 12);
+}
+
+#[test]
+fn sampling_is_reproducible_by_seed() {
+    common::single_thread();
+    let run = GanRun::new(&tiny(GanKind::ConvAcGan), Device::Cpu).unwrap();
+    let a = run.sample(8, Some(3), 1);
+    assert_eq!(a.size(), [8, 1, 28, 28]);
+    assert!(a.equal(&run.sample(8, Some(3), 1)));
+    assert!(!a.equal(&run.sample(8, Some(3), 2)));
+    let v = a.min().double_value(&[]);
+    assert!(v >= 0.0 && a.max().double_value(&[]) <= 1.0);
+}
