@@ -7,6 +7,8 @@ cd "$ROOT"
 "$ROOT/scripts/setup.sh"
 # shellcheck disable=SC1091
 source "${LATENTLAB_CACHE:-$HOME/.cache/latentlab}/env.sh"
+# Compiled dependencies (tch takes minutes) are shared by every clone on this machine.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${LATENTLAB_CACHE:-$HOME/.cache/latentlab}/target}
 export LATENTLAB_PROFILE=${LATENTLAB_PROFILE:-quick}
 
 echo "== cargo fmt --check"

@@ -348,3 +348,106 @@ pub fn reconstruct_at(model: &Autoencoder, data: &Dataset, indices: &[usize]) ->
     let x = images_at(data, indices).to_device(model_device(model));
     tch::no_grad(|| model.forward_t(&x, false))
 }
+
+/// Fine-tuning curves (the homework's figure 7): cross-entropy of the matcher-only phase, then
+/// cross-entropy and reconstruction MSE of the joint phase, per epoch on one log axis.
+pub fn finetune_curves(run: &crate::train::FinetuneRun) -> anyhow::Result<Figure> {
+    let m = run.matcher_history.epochs.len() as f64;
+    let shift = |pts: Vec<(f64, f64)>| pts.into_iter().map(|(x, y)| (x + m, y)).collect();
+    let mut series = vec![Series {
+        name: "cross-entropy, matcher only".into(),
+        points: run.matcher_history.train_curve(),
+    }];
+    if !run.joint_history.epochs.is_empty() {
+        series.push(Series {
+            name: "cross-entropy, joint".into(),
+            points: shift(run.joint_history.extra_curve("classification")),
+        });
+        series.push(Series {
+            name: "reconstruction MSE (train)".into(),
+            points: shift(run.joint_history.extra_curve("reconstruction")),
+        });
+        series.push(Series {
+            name: "reconstruction MSE (test)".into(),
+            points: shift(run.joint_history.extra_curve("test_mse")),
+        });
+    }
+    let markers = if m > 0.0 && !run.joint_history.epochs.is_empty() {
+        vec![VMarker {
+            x: m + 0.5,
+            label: "joint training starts".into(),
+        }]
+    } else {
+        vec![]
+    };
+    line_plot(
+        "Fine-tuning: classification and reconstruction losses",
+        "epoch",
+        "loss (log scale)",
+        &series,
+        &markers,
+        true,
+    )
+}
+
+/// Test accuracy per epoch through both fine-tuning phases.
+pub fn finetune_accuracy(run: &crate::train::FinetuneRun) -> anyhow::Result<Figure> {
+    let m = run.matcher_history.epochs.len() as f64;
+    let mut pts = run.matcher_history.extra_curve("test_accuracy");
+    pts.extend(
+        run.joint_history
+            .extra_curve("test_accuracy")
+            .into_iter()
+            .map(|(x, y)| (x + m, y)),
+    );
+    let pts = pts.into_iter().map(|(x, y)| (x, 100.0 * y)).collect();
+    line_plot(
+        "Test accuracy during fine-tuning",
+        "epoch",
+        "accuracy (%)",
+        &[Series {
+            name: "test accuracy".into(),
+            points: pts,
+        }],
+        &[VMarker {
+            x: m + 0.5,
+            label: "joint training starts".into(),
+        }],
+        false,
+    )
+}
+
+/// A confusion matrix (row = true class, column = predicted) with class names.
+pub fn confusion(
+    predicted: &[i64],
+    truth: &[i64],
+    class_names: &[String],
+    title: &str,
+) -> anyhow::Result<Figure> {
+    let m = crate::analysis::confusion_matrix(predicted, truth, class_names.len());
+    crate::display::heatmap_with_axes(
+        title,
+        "predicted",
+        "true",
+        &m,
+        class_names,
+        class_names,
+        true,
+    )
+}
+
+/// Images `[10 * k, 1, 28, 28]` ordered class by class, one row per class labelled with its name.
+pub fn class_rows(images: &Tensor, class_names: &[String], title: &str) -> anyhow::Result<Figure> {
+    let imgs = tensor_to_images(images);
+    let k = imgs.len() / class_names.len().max(1);
+    anyhow::ensure!(k >= 1, "need at least one image per class");
+    let rows: Vec<ImageRow> = class_names
+        .iter()
+        .enumerate()
+        .map(|(c, name)| ImageRow {
+            label: name.clone(),
+            images: imgs[c * k..(c + 1) * k].to_vec(),
+        })
+        .collect();
+    image_grid(Some(title), &rows, 28, 28, SCALE, None)
+}

@@ -28,10 +28,10 @@ pub mod prelude {
     pub use crate::models::{Autoencoder, AutoencoderArch, GanKind};
     pub use crate::runtime::{self, Profile};
     pub use crate::train::{
-        finetune, load_autoencoder, load_gan, run_search, train_autoencoder, train_gan,
-        train_or_load_autoencoder, AutoencoderConfig, AutoencoderRun, FinetuneConfig, GanConfig,
-        GanRun, History, LossKind, LrSchedule, OptimizerConfig, OptimizerKind, Progress,
-        SearchConfig, SearchResults,
+        self, finetune, finetune_or_load, load_autoencoder, load_gan, run_search,
+        train_autoencoder, train_gan, train_or_load_autoencoder, AutoencoderConfig, AutoencoderRun,
+        FinetuneConfig, FinetuneRun, GanConfig, GanRun, History, LossKind, LrSchedule,
+        OptimizerConfig, OptimizerKind, Progress, SearchConfig, SearchResults,
     };
     pub use anyhow::Result;
     pub use serde_json;

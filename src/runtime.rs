@@ -68,9 +68,9 @@ pub fn init_threads() -> i32 {
                     .map(|n| n.get() as i32)
                     .unwrap_or(1)
             });
+        // Only the intra-op count: libtorch refuses a second inter-op setting, and in the
+        // notebook kernel every cell links its own copy of this `Once`.
         tch::set_num_threads(n);
-        // Inter-op parallelism brings nothing for these small sequential models.
-        tch::set_num_interop_threads(1);
     });
     tch::get_num_threads()
 }

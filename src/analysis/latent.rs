@@ -145,3 +145,95 @@ mod tests {
         assert_eq!(a.size(), [5, 4]);
     }
 }
+
+/// How generated samples of one noise scale fare.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GenerationQuality {
+    /// Noise scale (multiples of the prototype's std).
+    pub scale: f64,
+    /// Share of generated images the fine-tuned classifier assigns to the intended class.
+    pub intended_class_rate: f64,
+    /// Mean pairwise pixel distance among generated images of a class, averaged over classes.
+    pub generated_variety: f64,
+    /// The same for real test images of the class (as many as were generated).
+    pub real_variety: f64,
+}
+
+/// Decodes `count` sampled codes per class (eval mode): `[10 * count, 1, 28, 28]`, class by class.
+pub fn generate_by_class(
+    model: &Autoencoder,
+    protos: &[ClassPrototype],
+    count: usize,
+    scale: f64,
+    seed: u64,
+) -> Tensor {
+    let device = model.encoder_device();
+    let parts: Vec<Tensor> = protos
+        .iter()
+        .map(|p| {
+            let z = sample_codes(p, count, scale, seed.wrapping_add(p.class as u64));
+            tch::no_grad(|| {
+                model
+                    .decode(&z.to_device(device), false)
+                    .to_device(Device::Cpu)
+            })
+        })
+        .collect();
+    Tensor::cat(&parts, 0)
+}
+
+/// For each noise scale: how often the classifier (encoder + matcher) recognises the intended
+/// class in generated images, and their variety against real images of the same class.
+pub fn generation_quality(
+    ae: &crate::train::AutoencoderRun,
+    matcher: &crate::train::FinetuneRun,
+    protos: &[ClassPrototype],
+    test: &Dataset,
+    scales: &[f64],
+    per_class: usize,
+    seed: u64,
+) -> Vec<GenerationQuality> {
+    let labels = test.label_vec();
+    let real_variety: f64 = (0..10)
+        .map(|c| {
+            let idx: Vec<i64> = labels
+                .iter()
+                .enumerate()
+                .filter(|(_, &l)| l == c)
+                .map(|(i, _)| i as i64)
+                .take(per_class)
+                .collect();
+            let (x, _) = test.batch(&Tensor::from_slice(&idx));
+            super::metrics::mean_pairwise_distance(&x)
+        })
+        .sum::<f64>()
+        / 10.0;
+    scales
+        .iter()
+        .map(|&scale| {
+            let images = generate_by_class(&ae.model, protos, per_class, scale, seed);
+            let probs = matcher.predict_proba(ae, &images);
+            let pred = Vec::<i64>::try_from(probs.argmax(-1, false).to_device(Device::Cpu))
+                .unwrap_or_default();
+            let intended: Vec<i64> = (0..10)
+                .flat_map(|c| std::iter::repeat_n(c, per_class))
+                .collect();
+            let variety = (0..10)
+                .map(|c| {
+                    super::metrics::mean_pairwise_distance(&images.narrow(
+                        0,
+                        (c * per_class) as i64,
+                        per_class as i64,
+                    ))
+                })
+                .sum::<f64>()
+                / 10.0;
+            GenerationQuality {
+                scale,
+                intended_class_rate: super::metrics::accuracy(&pred, &intended),
+                generated_variety: variety,
+                real_variety,
+            }
+        })
+        .collect()
+}

@@ -8,7 +8,10 @@ pub mod pca;
 pub mod tsne;
 
 pub use gan_quality::{frechet_floor, gan_quality, GanQuality};
-pub use latent::{class_prototypes, encode_dataset, interpolate, sample_codes, ClassPrototype};
+pub use latent::{
+    class_prototypes, encode_dataset, generate_by_class, generation_quality, interpolate,
+    sample_codes, ClassPrototype, GenerationQuality,
+};
 pub use metrics::{accuracy, confusion_matrix, frechet_distance, mean_pairwise_distance};
 pub use pca::{
     pca_project, pca_reconstruction_baseline, tensor_to_matrix, PcaBaseline, PcaModel,

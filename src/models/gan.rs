@@ -110,6 +110,7 @@ pub fn one_hot(labels: &Tensor) -> Tensor {
 
 /// Noise (and, for conditional kinds, a class) → image `[b, 1, 28, 28]` in `[-1, 1]`.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // built once per run; boxing would only add noise
 pub enum Generator {
     /// Fully connected (conditional if built for an AC-GAN).
     Dense {
@@ -233,6 +234,7 @@ impl Generator {
 
 /// Image → real/fake logit `[b]` and, for AC-GANs, class logits `[b, 10]`.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // built once per run; boxing would only add noise
 pub enum Discriminator {
     /// Fully connected.
     Dense {

@@ -209,3 +209,29 @@ pub fn load_classifier(dir: &Path, device: Device) -> anyhow::Result<ClassifierR
         test_accuracy: metrics["test_accuracy"].as_f64().unwrap_or(f64::NAN),
     })
 }
+
+/// The MNIST classifier for a profile: the shipped `data/checkpoints/mnist-classifier` in the
+/// full profile (unless `LATENTLAB_RETRAIN=1`), a finished run in `runs_dir/mnist-classifier`, or
+/// a new one trained there.
+pub fn train_or_load_classifier(
+    profile: Profile,
+    train: &Dataset,
+    test: &Dataset,
+    runs_dir: &Path,
+    progress: &mut Progress,
+) -> anyhow::Result<ClassifierRun> {
+    let device = crate::runtime::device();
+    if let Some(dir) = crate::runtime::shipped(profile, "mnist-classifier") {
+        return load_classifier(&dir, device);
+    }
+    let dir = runs_dir.join("mnist-classifier");
+    let config = ClassifierConfig::for_profile(profile);
+    if dir.join("metrics.json").exists() {
+        if let Ok(old) = fsutil::read_json::<ClassifierConfig>(dir.join("config.json")) {
+            if old == config {
+                return load_classifier(&dir, device);
+            }
+        }
+    }
+    train_classifier(&config, train, test, Some(&dir), progress)
+}

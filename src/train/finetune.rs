@@ -300,3 +300,50 @@ pub fn finetune(
     }
     Ok(run)
 }
+
+/// Loads a folder written by [`finetune`]: the fine-tuned autoencoder and the matcher.
+pub fn load_finetuned(dir: &Path, device: Device) -> anyhow::Result<(AutoencoderRun, FinetuneRun)> {
+    let ae = super::autoencoder::load_autoencoder(&dir.join("autoencoder"), device)?;
+    let config: FinetuneConfig = fsutil::read_json(dir.join("finetune_config.json"))?;
+    let mut run = FinetuneRun::new(&config, ae.config.arch.latent_dim, device);
+    fsutil::load_varstore(&mut run.vs, dir.join("matcher.safetensors"))?;
+    run.matcher_history = fsutil::read_json(dir.join("matcher_history.json")).unwrap_or_default();
+    run.joint_history = fsutil::read_json(dir.join("joint_history.json")).unwrap_or_default();
+    run.metrics = fsutil::read_json(dir.join("metrics.json")).ok();
+    Ok((ae, run))
+}
+
+/// The autoencoder `ae_config` (shipped, resumed or trained) fine-tuned with `config`: in the
+/// full profile the shipped `data/checkpoints/finetuned-<name>` is loaded unless
+/// `LATENTLAB_RETRAIN=1`; a finished run in `run_dir` is reused; otherwise both are trained.
+pub fn finetune_or_load(
+    ae_config: &super::AutoencoderConfig,
+    config: &FinetuneConfig,
+    train: &Dataset,
+    test: &Dataset,
+    run_dir: &Path,
+    progress: &mut Progress,
+) -> anyhow::Result<(AutoencoderRun, FinetuneRun)> {
+    let device = crate::runtime::device();
+    let name = format!("finetuned-{}", ae_config.name);
+    if let Some(dir) = crate::runtime::shipped(config.profile, &name) {
+        progress.line(&format!(
+            "loading the shipped fine-tuned model {} (set LATENTLAB_RETRAIN=1 to train instead)",
+            dir.display()
+        ));
+        return load_finetuned(&dir, device);
+    }
+    let dir = run_dir.join(&name);
+    if dir.join("metrics.json").exists() && dir.join("finetune_config.json").exists() {
+        let old: FinetuneConfig = fsutil::read_json(dir.join("finetune_config.json"))?;
+        if &old == config {
+            progress.line(&format!("reusing the finished run {}", dir.display()));
+            return load_finetuned(&dir, device);
+        }
+    }
+    let ae_dir = run_dir.join(format!("ae-{}", ae_config.name));
+    let mut ae =
+        super::autoencoder::train_or_load_autoencoder(ae_config, train, test, &ae_dir, progress)?;
+    let run = finetune(&mut ae, config, train, test, Some(&dir), progress)?;
+    Ok((ae, run))
+}

@@ -2,7 +2,7 @@
 //! configurable epochs on), per-step and per-epoch losses, checkpoints, resume and the NaN guard.
 
 use super::{check_finite, EpochRecord, History, OptimizerConfig, Progress};
-use crate::data::{BatchOrder, Batches, Dataset, DatasetKind};
+use crate::data::{BatchOrder, Batches, Dataset};
 use crate::fsutil;
 use crate::models::{Discriminator, GanArch, GanKind, Generator};
 use crate::runtime::Profile;
@@ -59,15 +59,28 @@ pub struct GanConfig {
 
 impl GanConfig {
     /// Settings for a kind and profile. `full`: 100 epochs (FC) or 30 (conv) on 60,000 digits,
-    /// the discriminator trained 2× from epoch 50 and 3× from epoch 80 (FC); `quick`: one short
-    /// epoch (300 steps) on the embedded 4,000.
+    /// the discriminator trained 2× from epoch 50 and 3× from epoch 80 (FC); `quick`: 6 (FC) or
+    /// 3 (conv) epochs over the embedded 4,000 digits, with the 2× schedule in the last ones.
     pub fn new(kind: GanKind, profile: Profile) -> Self {
         let adam = |lr| OptimizerConfig {
             beta1: 0.5,
             ..OptimizerConfig::adam(lr)
         };
         let (epochs, schedule) = match (profile, kind) {
-            (Profile::Quick, _) => (1, vec![]),
+            (Profile::Quick, GanKind::ConvAcGan) => (
+                3,
+                vec![DStepsFrom {
+                    epoch: 3,
+                    d_steps: 2,
+                }],
+            ),
+            (Profile::Quick, _) => (
+                6,
+                vec![DStepsFrom {
+                    epoch: 5,
+                    d_steps: 2,
+                }],
+            ),
             (Profile::Full, GanKind::ConvAcGan) => (
                 30,
                 vec![DStepsFrom {
@@ -102,10 +115,7 @@ impl GanConfig {
             checkpoint_every: 5,
             log_every: 10,
             train_limit: None,
-            max_steps_per_epoch: match profile {
-                Profile::Quick => Some(300),
-                Profile::Full => None,
-            },
+            max_steps_per_epoch: None,
             inject_nan_at_step: None,
         }
     }
@@ -308,7 +318,7 @@ pub fn discriminator_step(
     let (adv_f, cls_f) = run.discriminator.forward_t(&fake, true);
     let mut loss = bce(&adv_r, run.config.real_label) + bce(&adv_f, 0.0);
     if let (Some(cr), Some(cf)) = (cls_r, cls_f) {
-        loss = loss + cr.cross_entropy_for_logits(labels) + cf.cross_entropy_for_logits(labels);
+        loss += cr.cross_entropy_for_logits(labels) + cf.cross_entropy_for_logits(labels);
     }
     opt.backward_step(&loss);
     let pr = adv_r.sigmoid().mean(Kind::Float).double_value(&[]);
@@ -325,7 +335,7 @@ pub fn generator_step(run: &GanRun, opt: &mut nn::Optimizer, b: usize, device: D
     let (adv, cls) = run.discriminator.forward_t(&fake, true);
     let mut loss = bce(&adv, 1.0);
     if let Some(c) = cls {
-        loss = loss + c.cross_entropy_for_logits(&labels);
+        loss += c.cross_entropy_for_logits(&labels);
     }
     opt.backward_step(&loss);
     loss.detach()
@@ -342,8 +352,9 @@ pub fn train_gan(
 ) -> anyhow::Result<GanRun> {
     config.validate()?;
     anyhow::ensure!(
-        train.kind == DatasetKind::Mnist || !config.arch.kind.conditional() || train.len() > 0,
-        "empty training set"
+        train.len() >= config.batch_size.min(2),
+        "the training set has {} images: a GAN needs at least one batch",
+        train.len()
     );
     let device = crate::runtime::device();
     let mut run = GanRun::new(config, device)?;
@@ -485,4 +496,39 @@ pub fn train_gan(
         run.save(dir)?;
     }
     Ok(run)
+}
+
+/// In the full profile, loads the shipped `data/checkpoints/gan-<kind>` (unless
+/// `LATENTLAB_RETRAIN=1`); otherwise trains (or resumes) into `runs_dir/gan-<kind>`.
+pub fn train_or_load_gan(
+    config: &GanConfig,
+    train: &Dataset,
+    runs_dir: &Path,
+    progress: &mut Progress,
+) -> anyhow::Result<GanRun> {
+    let name = format!("gan-{}", config.arch.kind.name());
+    if let Some(dir) = crate::runtime::shipped(config.profile, &name) {
+        progress.line(&format!(
+            "loading the shipped generator {} (set LATENTLAB_RETRAIN=1 to train instead)",
+            dir.display()
+        ));
+        return load_gan(&dir, crate::runtime::device());
+    }
+    train_gan(config, train, Some(&runs_dir.join(name)), progress)
+}
+
+impl GanRun {
+    /// One sample per label in `labels` (`[n]`), images in `[0, 1]`, noise from `seed`.
+    pub fn sample_batch(&self, labels: &Tensor, seed: u64) -> Tensor {
+        let device = self.g_vs.device();
+        let n = labels.size()[0] as usize;
+        tch::no_grad(|| {
+            let (z, _) = seeded_noise(n, self.config.arch.noise_dim, Some(0), seed as i64, device);
+            (self
+                .generator
+                .forward_t(&z, &labels.to_device(device), false)
+                + 1.0)
+                / 2.0
+        })
+    }
 }

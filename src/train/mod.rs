@@ -14,9 +14,14 @@ pub use autoencoder::{
     evaluate_reconstruction, load_autoencoder, train_autoencoder, train_or_load_autoencoder,
     AutoencoderConfig, AutoencoderMetrics, AutoencoderRun,
 };
-pub use classifier::{load_classifier, train_classifier, ClassifierConfig, ClassifierRun};
-pub use finetune::{finetune, FinetuneConfig, FinetuneMetrics, FinetuneRun};
-pub use gan::{load_gan, train_gan, DStepsFrom, GanConfig, GanRun};
+pub use classifier::{
+    load_classifier, train_classifier, train_or_load_classifier, ClassifierConfig, ClassifierRun,
+};
+pub use finetune::{
+    classify, finetune, finetune_or_load, load_finetuned, FinetuneConfig, FinetuneMetrics,
+    FinetuneRun,
+};
+pub use gan::{load_gan, train_gan, train_or_load_gan, DStepsFrom, GanConfig, GanRun};
 pub use history::{check_finite, EpochRecord, History};
 pub use optim::{LossKind, LrSchedule, OptimizerConfig, OptimizerKind};
 pub use progress::Progress;
