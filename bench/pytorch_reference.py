@@ -362,6 +362,10 @@ def gan_breakdown(args, variant, x_all, y_all):
     return ph
 
 
+def minor_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -376,9 +380,9 @@ def bench_ae(args, variant, x_all, y_all):
         wx, wy = exactly(x_all, y_all, args.warmup * b)
         ae_epoch(model, opt, make(wx, wy, b))
     x, y = exactly(x_all, y_all, args.steps * b)
-    t0 = time.perf_counter()
+    f0, t0 = minor_faults(), time.perf_counter()
     ae_epoch(model, opt, make(x, y, b))
-    return time.perf_counter() - t0, b
+    return time.perf_counter() - t0, b, minor_faults() - f0
 
 
 def bench_gan(args, variant, x_all, y_all):
@@ -396,9 +400,9 @@ def bench_gan(args, variant, x_all, y_all):
 
     if args.warmup > 0:
         run(args.warmup)
-    t0 = time.perf_counter()
+    f0, t0 = minor_faults(), time.perf_counter()
     run(args.steps)
-    return time.perf_counter() - t0, b
+    return time.perf_counter() - t0, b, minor_faults() - f0
 
 
 def main():
@@ -434,11 +438,12 @@ def main():
             ph = (ae_breakdown if args.model == "ae" else gan_breakdown)(args, variant, x_all, y_all)
             print(ph.line(name, args.model, args.steps), flush=True)
             continue
-        seconds, b = (bench_ae if args.model == "ae" else bench_gan)(args, variant, x_all, y_all)
+        seconds, b, faults = (bench_ae if args.model == "ae" else bench_gan)(args, variant, x_all, y_all)
         print(
             f"{name} {args.model} steps={args.steps} batch={b} threads={torch.get_num_threads()} "
             f"data={args.data} seconds={seconds:.3f} "
-            f"samples_per_s={args.steps * b / seconds:.1f} peak_rss_mb={peak_rss_mb():.0f}",
+            f"samples_per_s={args.steps * b / seconds:.1f} peak_rss_mb={peak_rss_mb():.0f} "
+            f"minflt_per_step={faults / args.steps:.0f}",
             flush=True,
         )
     return 0

@@ -120,6 +120,18 @@ fn proc_status_mb(key: &str) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// Minor page faults of this process so far (`/proc/self/stat`, field 10).
+fn minor_faults() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            let rest = &s[s.rfind(')')? + 2..];
+            rest.split_whitespace().nth(7)?.parse::<f64>().ok()
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn source_name(source: DataSource) -> &'static str {
     match source {
         DataSource::Full => "full",
@@ -156,14 +168,16 @@ fn load(kind: DatasetKind, source: DataSource) -> anyhow::Result<Dataset> {
     }
 }
 
-fn report(what: &str, args: &Args, batch: usize, data: &Dataset, seconds: f64) {
+/// The result line; `faults`: minor page faults during the timed steps.
+fn report(what: &str, args: &Args, batch: usize, data: &Dataset, seconds: f64, faults: f64) {
     println!(
-        "latentlab {what} steps={} batch={batch} threads={} data={} seconds={seconds:.3} samples_per_s={:.1} peak_rss_mb={:.0}",
+        "latentlab {what} steps={} batch={batch} threads={} data={} seconds={seconds:.3} samples_per_s={:.1} peak_rss_mb={:.0} minflt_per_step={:.0}",
         args.steps,
         tch::get_num_threads(),
         source_name(data.source),
         (args.steps * batch) as f64 / seconds,
-        proc_status_mb("VmHWM:")
+        proc_status_mb("VmHWM:"),
+        faults / args.steps as f64
     );
 }
 
@@ -192,10 +206,10 @@ fn bench_ae(args: &Args) -> anyhow::Result<()> {
     // One more epoch of exactly `steps` full batches, through the library's training loop.
     run.config.epochs = run.history.epochs.len() + 1;
     let data = exactly(&train, args.steps * b);
-    let t0 = Instant::now();
+    let (f0, t0) = (minor_faults(), Instant::now());
     fit_epochs(&mut run, &data, &none, &mut progress, |_| Ok(()))?;
     let seconds = t0.elapsed().as_secs_f64();
-    report("ae", args, b, &train, seconds);
+    report("ae", args, b, &train, seconds, minor_faults() - f0);
     Ok(())
 }
 
@@ -392,7 +406,7 @@ fn bench_gan(args: &Args) -> anyhow::Result<()> {
             &mut epoch,
         )?;
     }
-    let t0 = Instant::now();
+    let (f0, t0) = (minor_faults(), Instant::now());
     gan_steps(
         &mut run,
         (&mut d_opt, &mut g_opt),
@@ -401,7 +415,8 @@ fn bench_gan(args: &Args) -> anyhow::Result<()> {
         &mut epoch,
     )?;
     let seconds = t0.elapsed().as_secs_f64();
-    report("gan", args, config.batch_size, &train, seconds);
+    let faults = minor_faults() - f0;
+    report("gan", args, config.batch_size, &train, seconds, faults);
     Ok(())
 }
 

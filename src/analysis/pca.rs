@@ -57,6 +57,22 @@ pub struct PcaModel {
     pca: Pca<f64>,
     /// Number of components.
     pub components: usize,
+    /// Total pixel variance of the training images (sum over pixels, `n − 1` normalisation).
+    pub total_variance: f64,
+    samples: usize,
+}
+
+/// Variance along each component, σ²/(n − 1). (linfa 0.8's `explained_variance` divides by the
+/// number of components instead of the number of samples.)
+fn component_variances(pca: &Pca<f64>, samples: usize) -> Vec<f64> {
+    let d = (samples as f64 - 1.0).max(1.0);
+    pca.singular_values().iter().map(|s| s * s / d).collect()
+}
+
+fn total_variance(x: &Array2<f64>) -> f64 {
+    let mean = x.mean_axis(ndarray::Axis(0)).unwrap_or_default();
+    let c = x - &mean;
+    c.mapv(|v| v * v).sum() / (x.nrows() as f64 - 1.0).max(1.0)
 }
 
 impl PcaModel {
@@ -72,9 +88,13 @@ impl PcaModel {
             train.len()
         );
         let x = images_matrix(train)?;
+        let total_variance = total_variance(&x);
+        let samples = x.nrows();
         Ok(PcaModel {
             pca: Pca::params(components).fit(&DatasetBase::from(x))?,
             components,
+            total_variance,
+            samples,
         })
     }
 
@@ -93,9 +113,14 @@ impl PcaModel {
         Ok(reconstruction_mse(&self.pca, &images_matrix(data)?))
     }
 
-    /// Fraction of the pixel variance each component explains.
+    /// Fraction of the total pixel variance each component explains (linfa's own ratio is
+    /// relative to the kept components only, so it always sums to 1).
     pub fn explained_variance_ratio(&self) -> Vec<f64> {
-        self.pca.explained_variance_ratio().to_vec()
+        let t = self.total_variance.max(f64::MIN_POSITIVE);
+        component_variances(&self.pca, self.samples)
+            .iter()
+            .map(|v| v / t)
+            .collect()
     }
 }
 
@@ -138,12 +163,9 @@ pub fn pca_project(x: &Array2<f64>) -> anyhow::Result<PcaProjection> {
     let pca = Pca::params(2).fit(&DatasetBase::from(x.clone()))?;
     let z: Array2<f64> = pca.predict(x);
     // linfa reports the ratio over the kept components only; report it over all of them.
-    let total: f64 = {
-        let c = x - &x.mean_axis(ndarray::Axis(0)).unwrap_or_default();
-        c.mapv(|v| v * v).sum() / (x.nrows() as f64 - 1.0)
-    };
+    let total = total_variance(x);
     // Degenerate (rank-1) data can yield a single component: the second axis is then all zero.
-    let ev = pca.explained_variance();
+    let ev = component_variances(&pca, x.nrows());
     let at = |i: usize| ev.get(i).copied().unwrap_or(0.0) / total.max(f64::MIN_POSITIVE);
     Ok(PcaProjection {
         points: z

@@ -135,6 +135,18 @@ enum AeCommand {
         #[arg(long)]
         epochs: Option<usize>,
     },
+    /// The linear baseline: PCA reconstruction error with K components.
+    Pca {
+        /// quick or full.
+        #[arg(long)]
+        profile: Option<Profile>,
+        /// Number of components.
+        #[arg(long, default_value_t = 10)]
+        components: usize,
+        /// Where to write the result as JSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Grid or random search with k-fold cross-validation (resumable).
     Search {
         /// quick or full.
@@ -387,6 +399,28 @@ fn ae_command(command: AeCommand) -> anyhow::Result<()> {
             figures::loss_curves(&run.history, "Reconstruction loss", cfg.loss.name())?
                 .save(out.join("loss.png"))?;
             println!("wrote {}", out.display());
+            Ok(())
+        }
+        AeCommand::Pca {
+            profile,
+            components,
+            out,
+        } => {
+            let profile = profile_or_env(profile)?;
+            let train = Dataset::load(DatasetKind::FashionMnist, Split::Train, profile)?;
+            let test = Dataset::load(DatasetKind::FashionMnist, Split::Test, profile)?;
+            let (b, _) =
+                latentlab::analysis::pca_reconstruction_baseline(&train, &test, components)?;
+            println!(
+                "PCA-{components} on Fashion-MNIST ({profile}): train MSE {:.5}, test MSE {:.5}, variance kept {:.1}%, {:.1}s",
+                b.train_mse,
+                b.test_mse,
+                100.0 * b.explained_variance_ratio.iter().sum::<f64>(),
+                b.seconds
+            );
+            if let Some(p) = out {
+                latentlab::fsutil::write_json(&p, &b)?;
+            }
             Ok(())
         }
         AeCommand::Search {

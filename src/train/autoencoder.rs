@@ -83,7 +83,7 @@ impl AutoencoderConfig {
             schedule: LrSchedule::Cosine { min_factor: 0.02 },
             epochs: match profile {
                 Profile::Quick => 4,
-                Profile::Full => 40,
+                Profile::Full => 15,
             },
             ..Self::homework(profile)
         }

@@ -58,8 +58,9 @@ pub struct GanConfig {
 }
 
 impl GanConfig {
-    /// Settings for a kind and profile. `full`: 100 epochs (FC) or 30 (conv) on 60,000 digits,
-    /// the discriminator trained 2× from epoch 50 and 3× from epoch 80 (FC); `quick`: 6 (FC) or
+    /// Settings for a kind and profile. `full`: 50 epochs (FC) or 15 (conv) on 60,000 digits in
+    /// batches of 128, the discriminator trained 2× from epoch 25 and 3× from epoch 40 (FC);
+    /// `quick`: 6 (FC) or
     /// 3 (conv) epochs over the embedded 4,000 digits, with the 2× schedule in the last ones.
     pub fn new(kind: GanKind, profile: Profile) -> Self {
         let adam = |lr| OptimizerConfig {
@@ -82,21 +83,21 @@ impl GanConfig {
                 }],
             ),
             (Profile::Full, GanKind::ConvAcGan) => (
-                30,
+                15,
                 vec![DStepsFrom {
-                    epoch: 20,
+                    epoch: 10,
                     d_steps: 2,
                 }],
             ),
             (Profile::Full, _) => (
-                100,
+                50,
                 vec![
                     DStepsFrom {
-                        epoch: 50,
+                        epoch: 25,
                         d_steps: 2,
                     },
                     DStepsFrom {
-                        epoch: 80,
+                        epoch: 40,
                         d_steps: 3,
                     },
                 ],
@@ -106,13 +107,16 @@ impl GanConfig {
             profile,
             arch: GanArch::new(kind),
             epochs,
-            batch_size: 64,
+            batch_size: match profile {
+                Profile::Quick => 64,
+                Profile::Full => 128,
+            },
             g_optimizer: adam(2e-4),
             d_optimizer: adam(2e-4),
             d_schedule: schedule,
             real_label: 0.9,
             seed: 5,
-            checkpoint_every: 5,
+            checkpoint_every: 1,
             log_every: 10,
             train_limit: None,
             max_steps_per_epoch: None,
