@@ -3,8 +3,9 @@
 way, on the same IDX files, with the same thread settings, so that the two throughputs compare
 what differs (data pipeline and per-step overhead), not libtorch itself.
 
-    python bench/pytorch_reference.py ae  [--steps 200] [--threads 1] [--data full|embedded]
-                                          [--variant dataloader|tuned|both] [--warmup 10]
+    python bench/pytorch_reference.py ae  [--steps 200] [--batch B] [--threads 1]
+                                          [--data full|embedded] [--warmup 10]
+                                          [--variant dataloader|tuned|both]
                                           [--breakdown] [--fused-adam]
     python bench/pytorch_reference.py gan [--steps 200] ...
 
@@ -15,8 +16,9 @@ with GanKind::Gan), PyTorch default initialisation:
   →10; decoder FC 10→64→288 (ReLU, dropout 0.5 after each), convT 32→16 (s2, p0), 16→8 and
   8→1 (s2, p1, output padding 1), ReLU between, sigmoid. Adam lr 1e-3, batch 256, MSE.
 - gan: G 100→256→512→1024→784 (LeakyReLU 0.2, tanh); D 784→1024→512→256→1 (LeakyReLU 0.2 +
-  dropout 0.3). Adam lr 2e-4, β = (0.5, 0.999) for both, batch 64, BCE with logits, real label
-  0.9; one D step (fake drawn under no_grad) then one G step (non-saturating) per batch.
+  dropout 0.3). Adam lr 2e-4, β = (0.5, 0.999) for both, batch 128 (the full profile's), BCE
+  with logits, real label 0.9; one D step (fake drawn under no_grad) then one G step
+  (non-saturating) per batch.
 
 Data: the IDX .gz files under data/full (or data/embedded), parsed with gzip + numpy into a
 uint8 tensor [n, 1, 28, 28] (no torchvision); each batch is converted to float in [0, 1].
@@ -28,8 +30,9 @@ Variants:
   latentlab's `Dataset::batch` does.
 
 Prints one line per variant, e.g.
-`pytorch ae steps=200 batch=256 threads=1 data=full seconds=3.21 samples_per_s=15950.2`
-(`pytorch-tuned ...` for the tuned variant), and `peak_rss_mb=...` at the end of the line.
+`pytorch ae steps=200 batch=256 threads=1 data=full seconds=9.5 samples_per_s=5390.0 ...`
+(`pytorch-tuned ...` for the tuned variant), then `peak_rss_mb=` (the process's peak RSS) and
+`minflt_per_step=` (minor page faults per timed step).
 """
 
 import argparse
@@ -286,7 +289,7 @@ def ae_breakdown(args, variant, x_all, y_all):
     model = Autoencoder()
     opt = adam(model.parameters(), 1e-3)
     make = dataloader_batches if variant == "dataloader" else tuned_batches
-    b = 256
+    b = args.batch
     x, y = exactly(x_all, y_all, (args.warmup + args.steps) * b)
     ph = Phases(["batch", "forward_loss", "backward", "optimizer", "bookkeeping"])
     model.train()
@@ -317,7 +320,7 @@ def gan_breakdown(args, variant, x_all, y_all):
     g_opt = adam(g.parameters(), 2e-4, (0.5, 0.999))
     d_opt = adam(d.parameters(), 2e-4, (0.5, 0.999))
     make = dataloader_batches if variant == "dataloader" else tuned_batches
-    b, noise = 64, 100
+    b, noise = args.batch, 100
     x, y = exactly(x_all, y_all, (args.warmup + args.steps) * b)
     names = ["batch", "d_forward", "d_backward", "d_optimizer", "readback"]
     ph = Phases(names + ["g_forward", "g_backward", "g_optimizer"])
@@ -375,7 +378,7 @@ def bench_ae(args, variant, x_all, y_all):
     model = Autoencoder()
     opt = adam(model.parameters(), 1e-3)
     make = dataloader_batches if variant == "dataloader" else tuned_batches
-    b = 256
+    b = args.batch
     if args.warmup > 0:
         wx, wy = exactly(x_all, y_all, args.warmup * b)
         ae_epoch(model, opt, make(wx, wy, b))
@@ -391,7 +394,7 @@ def bench_gan(args, variant, x_all, y_all):
     g_opt = adam(g.parameters(), 2e-4, (0.5, 0.999))
     d_opt = adam(d.parameters(), 2e-4, (0.5, 0.999))
     make = dataloader_batches if variant == "dataloader" else tuned_batches
-    b = 64
+    b = args.batch
 
     def run(steps):
         done = 0
@@ -409,6 +412,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model", choices=["ae", "gan"])
     p.add_argument("--steps", type=int, default=None, help="timed steps (default 200)")
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="batch size (default: latentlab's full profile, ae 256, gan 128)",
+    )
     p.add_argument("--warmup", type=int, default=10, help="untimed steps first")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data", choices=["full", "embedded"], default="full")
@@ -426,6 +435,8 @@ def main():
     FUSED_ADAM = args.fused_adam
     if args.steps is None:
         args.steps = 200
+    if args.batch is None:
+        args.batch = 256 if args.model == "ae" else 128
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     dataset = "fashion-mnist" if args.model == "ae" else "mnist"

@@ -3,17 +3,18 @@
 //! optimizers, batch sizes and thread settings, same libtorch). See `BENCHMARKS.md`.
 //!
 //! ```text
-//! cargo run --release --example bench_train -- ae|gan [--steps N] [--warmup W] [--threads T]
-//!                                                     [--data full|embedded] [--breakdown]
+//! cargo run --release --example bench_train -- ae|gan [--steps N] [--batch B] [--warmup W]
+//!                               [--threads T] [--data full|embedded] [--breakdown]
 //! cargo run --release --example bench_train -- ae --measure-rss [--threads T] [--data full]
 //! ```
 //!
 //! - `ae`: `AutoencoderConfig::homework(Profile::Full)` (batch 256, Adam 1e-3, MSE) on the
 //!   Fashion-MNIST training images, trained by `fit_epochs` (the loop `train_autoencoder` runs)
 //!   for one epoch of exactly `N` batches (default 200), after a `W`-batch warm-up epoch.
-//! - `gan`: `GanConfig::new(GanKind::Gan, Profile::Full)` (batch 64, Adam 2e-4 β1 0.5) on MNIST,
+//! - `gan`: `GanConfig::new(GanKind::Gan, Profile::Full)` (batch 128, Adam 2e-4 β1 0.5) on MNIST,
 //!   `N` steps (default 200) of `discriminator_step` + `generator_step` with the bookkeeping of
 //!   `train_gan` (k = 1), after `W` warm-up steps.
+//! - `--batch B` overrides the config's batch size (default: the full profile's).
 //! - `--breakdown`: instead of the timed library run, the same step taken apart (batching,
 //!   forward + loss, zero-grad + backward, optimizer step, loss read-back), in ms per step.
 //! - `--measure-rss`: one full-profile epoch of the autoencoder through `train_autoencoder`
@@ -46,6 +47,7 @@ enum Model {
 struct Args {
     model: Model,
     steps: usize,
+    batch: Option<usize>,
     warmup: usize,
     threads: usize,
     source: DataSource,
@@ -53,13 +55,14 @@ struct Args {
     measure_rss: bool,
 }
 
-const USAGE: &str = "usage: bench_train ae|gan [--steps N] [--warmup W] [--threads T] \
+const USAGE: &str = "usage: bench_train ae|gan [--steps N] [--batch B] [--warmup W] [--threads T] \
                      [--data full|embedded] [--breakdown] [--measure-rss]";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         model: Model::Ae,
         steps: 200,
+        batch: None,
         warmup: 10,
         threads: 1,
         source: DataSource::Full,
@@ -77,6 +80,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "ae" => model = Some(Model::Ae),
             "gan" => model = Some(Model::Gan),
             "--steps" => args.steps = value(&mut it, "--steps")?.parse()?,
+            "--batch" => args.batch = Some(value(&mut it, "--batch")?.parse()?),
             "--warmup" => args.warmup = value(&mut it, "--warmup")?.parse()?,
             "--threads" => args.threads = value(&mut it, "--threads")?.parse()?,
             "--data" => {
@@ -187,6 +191,7 @@ fn bench_ae(args: &Args) -> anyhow::Result<()> {
     let train = load(DatasetKind::FashionMnist, args.source)?;
     let mut config = AutoencoderConfig::homework(Profile::Full);
     config.epochs = 1;
+    config.batch_size = args.batch.unwrap_or(config.batch_size);
     let b = config.batch_size;
     let mut run = AutoencoderRun::new(&config, Device::Cpu)?;
     let none = train.take(0);
@@ -388,7 +393,8 @@ fn gan_steps(
 
 fn bench_gan(args: &Args) -> anyhow::Result<()> {
     let train = load(DatasetKind::Mnist, args.source)?;
-    let config = GanConfig::new(GanKind::Gan, Profile::Full);
+    let mut config = GanConfig::new(GanKind::Gan, Profile::Full);
+    config.batch_size = args.batch.unwrap_or(config.batch_size);
     let mut run = GanRun::new(&config, Device::Cpu)?;
     let mut g_opt = config.g_optimizer.build(&run.g_vs)?;
     let mut d_opt = config.d_optimizer.build(&run.d_vs)?;

@@ -299,7 +299,7 @@ hard to see — as the homework noticed — which is the point: the code became 
 classification without becoming worse for reconstruction.
 """),
     code("""let recon_after = figures::reconstruct_at(&ae.model, &test, &idx);
-figures::reconstruction_comparison(&test, &idx, &[("before", recon_before), ("after", recon_after)],
+figures::reconstruction_comparison(&test, &idx, &[("before", recon_before.shallow_clone()), ("after", recon_after.shallow_clone())],
     "Reconstructions before and after fine-tuning")?"""),
     md("""
 ## Which classes get confused?
@@ -376,7 +376,7 @@ Look for the footwear (sandal, sneaker, ankle boot) and the trousers and bags: t
 regions. The four upper-body garments pile up in one cloud — in two linear dimensions they
 overlap even though the classifier separates them well in ten.
 """),
-    code("""let m = analysis::tensor_to_matrix(&codes)?;
+    code("""let m: ndarray::Array2<f64> = analysis::tensor_to_matrix(&codes)?;
 let p = analysis::pca_project(&m)?;
 println!("explained variance: PC1 {:.1}%, PC2 {:.1}%", 100.0 * p.explained_variance_ratio[0], 100.0 * p.explained_variance_ratio[1]);
 scatter_plot("PCA of the test codes", "PC 1", "PC 2", &p.points, &classes, &test.class_names())?"""),

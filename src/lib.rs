@@ -34,6 +34,7 @@ pub mod prelude {
         OptimizerConfig, OptimizerKind, Progress, SearchConfig, SearchResults,
     };
     pub use anyhow::Result;
+    pub use ndarray;
     pub use serde_json;
     pub use tch::{self, Device, Kind, Tensor};
 }

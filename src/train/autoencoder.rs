@@ -66,7 +66,11 @@ impl AutoencoderConfig {
                 Profile::Quick => 10,
                 Profile::Full => 150,
             },
-            batch_size: 256,
+            // Quick runs see only 4,000 images: smaller batches give them enough steps to learn.
+            batch_size: match profile {
+                Profile::Quick => 64,
+                Profile::Full => 256,
+            },
             seed: 42,
             train_limit: None,
             test_limit: None,
