@@ -450,7 +450,7 @@ The homework showed PCA and t-SNE plots and a grid of generated samples, without
 t.push_row(["points embedded by t-SNE".to_string(), ts.embedding.len().to_string(), "—".into()]);
 t.push_row(["t-SNE seconds".to_string(), format!("{:.1}", ts.seconds), "—".into()]);
 t.push_row(["PCA variance explained (2 PCs)".to_string(), format!("{:.1}%", 100.0 * (p.explained_variance_ratio[0] + p.explained_variance_ratio[1])), "—".into()]);
-t.push_row(["generated in intended class (scale 1)".to_string(), format!("{:.1}%", 100.0 * quality[1].intended_class_rate), "\"mostly correct\"".into()]);
+t.push_row(["generated in intended class (scale 1)".to_string(), format!("{:.1}%", 100.0 * quality[1].intended_class_rate), "mostly correct (by eye)".into()]);
 t"""),
 ]
 

@@ -27,6 +27,21 @@ def write_atomic(path: pathlib.Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def cell_errors(nb) -> list:
+    """evcxr reports an error returned by `?` on stderr without failing the cell; treat any
+    stderr output of a cell as a failure so that CI catches it."""
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = "".join(out.get("text", "")).strip()
+                if text:
+                    found.append((cell.source.strip().splitlines()[0][:80], text[-600:]))
+    return found
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "out" / "notebooks"))
@@ -66,6 +81,11 @@ def main() -> int:
         except Exception as e:  # kernel died, timeout, missing kernel spec...
             error = e
         dt = time.time() - t0
+        if error is None:
+            errs = cell_errors(nb)
+            if errs:
+                first, text = errs[0]
+                error = f"a cell wrote to stderr (cell starting `{first}`):\n{text}"
         write_atomic(out / path.name, nbformat.writes(nb))
         html, _ = HTMLExporter().from_notebook_node(nb)
         write_atomic(out / (path.stem + ".html"), html)

@@ -37,10 +37,15 @@ enum Command {
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
-        /// Autoencoder run folder or checkpoint (default: the shipped one for the profile, or a
-        /// fresh quick training).
+        /// Autoencoder run folder or checkpoint (e.g. data/checkpoints/ae-homework).
         #[arg(long)]
         from: Option<PathBuf>,
+        /// Override the epochs of phase 1 (matcher only).
+        #[arg(long)]
+        matcher_epochs: Option<usize>,
+        /// Override the epochs of phase 2 (everything together).
+        #[arg(long)]
+        joint_epochs: Option<usize>,
     },
     /// Latent space of a fine-tuned model: PCA and t-SNE plots, prototypes, generated samples.
     Latent {
@@ -235,9 +240,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Data { command } => data_command(command),
         Command::Ae { command } => ae_command(command),
-        Command::Finetune { profile, out, from } => {
-            finetune_command(profile_or_env(profile)?, &out, from)
-        }
+        Command::Finetune {
+            profile,
+            out,
+            from,
+            matcher_epochs,
+            joint_epochs,
+        } => finetune_command(
+            profile_or_env(profile)?,
+            &out,
+            from,
+            matcher_epochs,
+            joint_epochs,
+        ),
         Command::Gan { command } => gan_command(command),
         Command::Latent {
             profile,
@@ -296,13 +311,21 @@ fn finetune_command(
     profile: Profile,
     out: &std::path::Path,
     from: Option<PathBuf>,
+    matcher_epochs: Option<usize>,
+    joint_epochs: Option<usize>,
 ) -> anyhow::Result<()> {
     let device = runtime::device();
     let mut ae = match from {
         Some(p) => load_autoencoder(&p, device)?,
         None => anyhow::bail!("pass --from with an autoencoder run folder (e.g. data/checkpoints/ae-homework or one written by `latentlab ae train`)"),
     };
-    let cfg = latentlab::train::FinetuneConfig::for_profile(profile);
+    let mut cfg = latentlab::train::FinetuneConfig::for_profile(profile);
+    if let Some(e) = matcher_epochs {
+        cfg.matcher_epochs = e;
+    }
+    if let Some(e) = joint_epochs {
+        cfg.joint_epochs = e;
+    }
     let train = Dataset::load(ae.config.dataset, Split::Train, profile)?;
     let test = Dataset::load(ae.config.dataset, Split::Test, profile)?;
     let run = latentlab::train::finetune(
