@@ -17,6 +17,9 @@
 //! - `--batch B` overrides the config's batch size (default: the full profile's).
 //! - `--breakdown`: instead of the timed library run, the same step taken apart (batching,
 //!   forward + loss, zero-grad + backward, optimizer step, loss read-back), in ms per step.
+//! - `gan --breakdown --leaky-prelu`: an experiment, the same breakdown with LeakyReLU computed
+//!   by one `prelu` op (constant weight 0.2) instead of the library's `maximum(x, 0.2·x)`, the
+//!   networks' own layers otherwise.
 //! - `--measure-rss`: one full-profile epoch of the autoencoder through `train_autoencoder`
 //!   (all 60,000 images, then evaluation of the training and test sets) and the process's peak
 //!   resident memory (`VmHWM` from `/proc/self/status`), after loading and at the end.
@@ -27,7 +30,7 @@
 
 use latentlab::data::{dataset::data_root, BatchOrder, Batches, DataSource, Dataset, Split};
 use latentlab::data::{DatasetKind, EMBEDDED_TRAIN};
-use latentlab::models::GanKind;
+use latentlab::models::{Discriminator, GanKind, Generator};
 use latentlab::runtime::{self, Profile};
 use latentlab::train::autoencoder::fit_epochs;
 use latentlab::train::gan::{discriminator_step, generator_step};
@@ -52,11 +55,12 @@ struct Args {
     threads: usize,
     source: DataSource,
     breakdown: bool,
+    prelu: bool,
     measure_rss: bool,
 }
 
 const USAGE: &str = "usage: bench_train ae|gan [--steps N] [--batch B] [--warmup W] [--threads T] \
-                     [--data full|embedded] [--breakdown] [--measure-rss]";
+                     [--data full|embedded] [--breakdown [--leaky-prelu]] [--measure-rss]";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -67,6 +71,7 @@ fn parse_args() -> anyhow::Result<Args> {
         threads: 1,
         source: DataSource::Full,
         breakdown: false,
+        prelu: false,
         measure_rss: false,
     };
     let mut model = None;
@@ -91,6 +96,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 }
             }
             "--breakdown" => args.breakdown = true,
+            "--leaky-prelu" => args.prelu = true,
             "--measure-rss" => args.measure_rss = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -103,6 +109,10 @@ fn parse_args() -> anyhow::Result<Args> {
     anyhow::ensure!(
         args.steps >= 1 && args.threads >= 1,
         "--steps and --threads must be at least 1"
+    );
+    anyhow::ensure!(
+        !args.prelu || (args.breakdown && args.model == Model::Gan),
+        "--leaky-prelu is an experiment of `gan --breakdown`"
     );
     anyhow::ensure!(
         !args.measure_rss || args.model == Model::Ae,
@@ -431,6 +441,53 @@ fn bce(logits: &Tensor, target: f64) -> Tensor {
     logits.binary_cross_entropy_with_logits::<Tensor>(&t, None, None, tch::Reduction::Mean)
 }
 
+/// The library's forward passes, or (`prelu`) the same layers with LeakyReLU as one `prelu` op.
+struct Forward<'a> {
+    run: &'a GanRun,
+    prelu: Option<Tensor>,
+}
+
+impl Forward<'_> {
+    fn leaky(&self, x: Tensor, w: &Tensor) -> Tensor {
+        x.prelu(w)
+    }
+
+    fn generator(&self, z: &Tensor, labels: &Tensor) -> Tensor {
+        match (&self.prelu, &self.run.generator) {
+            (Some(w), Generator::Dense { layers, .. }) => {
+                let mut x = z.shallow_clone();
+                for (i, l) in layers.iter().enumerate() {
+                    x = x.apply(l);
+                    x = if i < 3 { self.leaky(x, w) } else { x.tanh() };
+                }
+                x.view([-1, 1, 28, 28])
+            }
+            _ => self.run.generator.forward_t(z, labels, true),
+        }
+    }
+
+    fn discriminator(&self, x: &Tensor) -> Tensor {
+        match (&self.prelu, &self.run.discriminator) {
+            (
+                Some(w),
+                Discriminator::Dense {
+                    layers,
+                    adv,
+                    dropout,
+                    ..
+                },
+            ) => {
+                let mut h = x.view([-1, 784]);
+                for l in layers {
+                    h = self.leaky(h.apply(l), w).dropout(*dropout, true);
+                }
+                h.apply(adv).view([-1])
+            }
+            _ => self.run.discriminator.forward_t(x, true).0,
+        }
+    }
+}
+
 /// `discriminator_step` and `generator_step` taken apart (same operations, with the library's
 /// networks): batch, D forward (incl. the no-grad fake), D backward, D Adam step, read-backs,
 /// G forward (through D), G backward, G Adam step.
@@ -444,6 +501,12 @@ fn gan_breakdown(
     let config = &run.config;
     let b = config.batch_size;
     let noise = config.arch.noise_dim;
+    let fwd = Forward {
+        run,
+        prelu: args
+            .prelu
+            .then(|| Tensor::from_slice(&[config.arch.leaky_slope as f32])),
+    };
     let data = exactly(train, (args.warmup + args.steps) * b);
     let batches = Batches::new(
         data.len(),
@@ -470,9 +533,9 @@ fn gan_breakdown(
         let real = x * 2.0 - 1.0;
         ph.lap(0, on);
         let z = Tensor::randn([b as i64, noise], (Kind::Float, Device::Cpu));
-        let fake = tch::no_grad(|| run.generator.forward_t(&z, &y, true));
-        let (adv_r, _) = run.discriminator.forward_t(&real, true);
-        let (adv_f, _) = run.discriminator.forward_t(&fake, true);
+        let fake = tch::no_grad(|| fwd.generator(&z, &y));
+        let adv_r = fwd.discriminator(&real);
+        let adv_f = fwd.discriminator(&fake);
         let loss = bce(&adv_r, config.real_label) + bce(&adv_f, 0.0);
         ph.lap(1, on);
         d_opt.zero_grad();
@@ -486,8 +549,8 @@ fn gan_breakdown(
         ph.lap(4, on);
         let z = Tensor::randn([b as i64, noise], (Kind::Float, Device::Cpu));
         let labels = Tensor::randint(10, [b as i64], (Kind::Int64, Device::Cpu));
-        let fake = run.generator.forward_t(&z, &labels, true);
-        let (adv, _) = run.discriminator.forward_t(&fake, true);
+        let fake = fwd.generator(&z, &labels);
+        let adv = fwd.discriminator(&fake);
         let g_loss = bce(&adv, 1.0);
         ph.lap(5, on);
         g_opt.zero_grad();
@@ -498,7 +561,7 @@ fn gan_breakdown(
         check_finite("generator loss", g_loss.double_value(&[]), 1, step + 1)?;
         ph.lap(4, on);
     }
-    ph.print("gan", args.steps);
+    ph.print(if args.prelu { "gan-prelu" } else { "gan" }, args.steps);
     Ok(())
 }
 

@@ -2,36 +2,13 @@
 
 use anyhow::Context;
 use serde::{de::DeserializeOwned, Serialize};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-/// The temp path used while `path` is being written (same folder, so the rename is atomic).
-pub fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
+use std::path::Path;
 
 /// Writes `bytes` to `path` atomically (temp file, fsync, rename); creates parent folders.
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> anyhow::Result<()> {
     let path = path.as_ref();
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create folder {}", dir.display()))?;
-    }
-    let tmp = temp_path(path);
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    crate::data::idx::write_atomic(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Serialises `value` as pretty JSON and writes it atomically.

@@ -280,9 +280,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let images = tch::no_grad(|| ae.model.decode(&z.to_device(ae.vs.device()), false));
             figures::write_images_idx(&images, &out)?;
             let png = out.with_extension("png");
-            figures::digit_grid(&images, 8, &format!("Generated: {}", test.class_names()[class as usize]))?
-                .save(&png)?;
-            println!("wrote {count} images to {} and {}", out.display(), png.display());
+            figures::digit_grid(
+                &images,
+                8,
+                &format!("Generated: {}", test.class_names()[class as usize]),
+            )?
+            .save(&png)?;
+            println!(
+                "wrote {count} images to {} and {}",
+                out.display(),
+                png.display()
+            );
             Ok(())
         }
         Command::Classifier { profile, out } => {
@@ -354,7 +362,9 @@ fn prototypes(
     top_k: usize,
 ) -> anyhow::Result<Vec<latentlab::analysis::ClassPrototype>> {
     let codes = latentlab::analysis::encode_dataset(&ae.model, test);
-    let probs = ft.predict_proba(ae, &test.images_f32()).to_device(Device::Cpu);
+    let probs = ft
+        .predict_proba(ae, &test.images_f32())
+        .to_device(Device::Cpu);
     latentlab::analysis::class_prototypes(&codes, &probs, test.labels(), top_k)
 }
 
@@ -372,16 +382,31 @@ fn latent_command(
     let codes = analysis::encode_dataset(&ae.model, &test);
     let m = analysis::tensor_to_matrix(&codes)?;
     let p = analysis::pca_project(&m)?;
-    scatter_plot("PCA of the test codes", "PC 1", "PC 2", &p.points, &classes, &names)?
-        .save(out.join("pca.png"))?;
+    scatter_plot(
+        "PCA of the test codes",
+        "PC 1",
+        "PC 2",
+        &p.points,
+        &classes,
+        &names,
+    )?
+    .save(out.join("pca.png"))?;
     let ts = analysis::tsne_2d(&m, &analysis::TsneParams::default())?;
-    scatter_plot("t-SNE of the test codes", "t-SNE 1", "t-SNE 2", &ts.embedding, &classes, &names)?
-        .save(out.join("tsne.png"))?;
+    scatter_plot(
+        "t-SNE of the test codes",
+        "t-SNE 1",
+        "t-SNE 2",
+        &ts.embedding,
+        &classes,
+        &names,
+    )?
+    .save(out.join("tsne.png"))?;
     let protos = prototypes(&ae, &ft, &test, top_k)?;
     let generated = analysis::generate_by_class(&ae.model, &protos, 10, 1.0, 7);
     figures::class_rows(&generated, &names, "Generated samples, noise scale 1")?
         .save(out.join("generated.png"))?;
-    let quality = analysis::generation_quality(&ae, &ft, &protos, &test, &[0.5, 1.0, 2.0, 3.0], 20, 11);
+    let quality =
+        analysis::generation_quality(&ae, &ft, &protos, &test, &[0.5, 1.0, 2.0, 3.0], 20, 11);
     latentlab::fsutil::write_json(
         out.join("metrics.json"),
         &serde_json::json!({

@@ -86,7 +86,7 @@ impl AutoencoderConfig {
             optimizer: OptimizerConfig::adam(2e-3),
             schedule: LrSchedule::Cosine { min_factor: 0.02 },
             epochs: match profile {
-                Profile::Quick => 4,
+                Profile::Quick => 8,
                 Profile::Full => 15,
             },
             ..Self::homework(profile)

@@ -131,7 +131,9 @@ pub fn train_classifier(
     let mut history = History::default();
     for epoch in 0..config.epochs {
         let t0 = Instant::now();
-        let lr = config.schedule.lr(config.optimizer.lr, epoch, config.epochs);
+        let lr = config
+            .schedule
+            .lr(config.optimizer.lr, epoch, config.epochs);
         opt.set_lr(lr);
         let mut sum = 0.0;
         let mut n = 0usize;
