@@ -100,6 +100,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write one HTML report (results table, figures, configs) from finished run folders.
+    Report {
+        /// quick or full: reads runs/<profile>/ unless --runs is given.
+        #[arg(long)]
+        profile: Option<Profile>,
+        /// Folder holding the run folders.
+        #[arg(long)]
+        runs: Option<PathBuf>,
+        /// Output folder for report.html.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the device, threads and where data and libtorch are.
     Info,
 }
@@ -239,6 +251,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Data { command } => data_command(command),
+        Command::Report { profile, runs, out } => {
+            let profile = profile_or_env(profile)?;
+            let runs = runs.unwrap_or_else(|| runtime::runs_dir().join(profile.name()));
+            let s = latentlab::report::write_report(
+                &runs,
+                &out,
+                &format!("latentlab results ({profile} profile)"),
+            )?;
+            println!(
+                "wrote {} with {} run(s); missing: {}",
+                out.join("report.html").display(),
+                s.included.len(),
+                if s.missing.is_empty() {
+                    "none".into()
+                } else {
+                    s.missing.join(", ")
+                }
+            );
+            Ok(())
+        }
         Command::Ae { command } => ae_command(command),
         Command::Finetune {
             profile,
