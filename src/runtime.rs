@@ -122,6 +122,8 @@ pub fn retrain_requested() -> bool {
 /// was asked for.
 pub fn shipped(profile: Profile, name: &str) -> Option<std::path::PathBuf> {
     let dir = checkpoints_dir().join(name);
-    (profile == Profile::Full && !retrain_requested() && dir.join("config.json").exists())
-        .then_some(dir)
+    let complete = ["config.json", "finetune_config.json"]
+        .iter()
+        .any(|f| dir.join(f).exists());
+    (profile == Profile::Full && !retrain_requested() && complete).then_some(dir)
 }
