@@ -442,14 +442,16 @@ def main():
     dataset = "fashion-mnist" if args.model == "ae" else "mnist"
     x_all, y_all = load(dataset, args.data)
     variants = ["dataloader", "tuned"] if args.variant == "both" else [args.variant]
+    bench = bench_ae if args.model == "ae" else bench_gan
+    breakdown = ae_breakdown if args.model == "ae" else gan_breakdown
     for variant in variants:
         name = "pytorch" if variant == "dataloader" else "pytorch-tuned"
         name += "-fused" if args.fused_adam else ""
         if args.breakdown:
-            ph = (ae_breakdown if args.model == "ae" else gan_breakdown)(args, variant, x_all, y_all)
+            ph = breakdown(args, variant, x_all, y_all)
             print(ph.line(name, args.model, args.steps), flush=True)
             continue
-        seconds, b, faults = (bench_ae if args.model == "ae" else bench_gan)(args, variant, x_all, y_all)
+        seconds, b, faults = bench(args, variant, x_all, y_all)
         print(
             f"{name} {args.model} steps={args.steps} batch={b} threads={torch.get_num_threads()} "
             f"data={args.data} seconds={seconds:.3f} "

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! cargo run --release --example bench_train -- ae|gan [--steps N] [--batch B] [--warmup W]
-//!                               [--threads T] [--data full|embedded] [--breakdown]
+//!                               [--threads T] [--data full|embedded]
+//!                               [--breakdown [--leaky-prelu] [--freeze-d]]
 //! cargo run --release --example bench_train -- ae --measure-rss [--threads T] [--data full]
 //! ```
 //!
@@ -19,13 +20,15 @@
 //!   forward + loss, zero-grad + backward, optimizer step, loss read-back), in ms per step.
 //! - `gan --breakdown --leaky-prelu`: an experiment, the same breakdown with LeakyReLU computed
 //!   by one `prelu` op (constant weight 0.2) instead of the library's `maximum(x, 0.2·x)`, the
-//!   networks' own layers otherwise.
+//!   networks' own layers otherwise; `--freeze-d`: the discriminator's weights stop requiring
+//!   gradients during the generator step (the library computes and discards them).
 //! - `--measure-rss`: one full-profile epoch of the autoencoder through `train_autoencoder`
 //!   (all 60,000 images, then evaluation of the training and test sets) and the process's peak
 //!   resident memory (`VmHWM` from `/proc/self/status`), after loading and at the end.
 //!
 //! Prints one machine-readable line, e.g.
-//! `latentlab ae steps=200 batch=256 threads=1 data=full seconds=3.10 samples_per_s=16516.1`.
+//! `latentlab ae steps=200 batch=256 threads=1 data=full seconds=9.529 samples_per_s=5373.2
+//! peak_rss_mb=211 minflt_per_step=0` (one line; minor page faults per timed step at the end).
 //! Always runs on the CPU; `--threads` sets `LATENTLAB_THREADS` (intra-op threads; inter-op 1).
 
 use latentlab::data::{dataset::data_root, BatchOrder, Batches, DataSource, Dataset, Split};
@@ -56,11 +59,13 @@ struct Args {
     source: DataSource,
     breakdown: bool,
     prelu: bool,
+    freeze_d: bool,
     measure_rss: bool,
 }
 
 const USAGE: &str = "usage: bench_train ae|gan [--steps N] [--batch B] [--warmup W] [--threads T] \
-                     [--data full|embedded] [--breakdown [--leaky-prelu]] [--measure-rss]";
+                     [--data full|embedded] [--breakdown [--leaky-prelu] [--freeze-d]] \
+                     [--measure-rss]";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -72,6 +77,7 @@ fn parse_args() -> anyhow::Result<Args> {
         source: DataSource::Full,
         breakdown: false,
         prelu: false,
+        freeze_d: false,
         measure_rss: false,
     };
     let mut model = None;
@@ -97,6 +103,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--breakdown" => args.breakdown = true,
             "--leaky-prelu" => args.prelu = true,
+            "--freeze-d" => args.freeze_d = true,
             "--measure-rss" => args.measure_rss = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -111,8 +118,8 @@ fn parse_args() -> anyhow::Result<Args> {
         "--steps and --threads must be at least 1"
     );
     anyhow::ensure!(
-        !args.prelu || (args.breakdown && args.model == Model::Gan),
-        "--leaky-prelu is an experiment of `gan --breakdown`"
+        !(args.prelu || args.freeze_d) || (args.breakdown && args.model == Model::Gan),
+        "--leaky-prelu and --freeze-d are experiments of `gan --breakdown`"
     );
     anyhow::ensure!(
         !args.measure_rss || args.model == Model::Ae,
@@ -507,6 +514,14 @@ fn gan_breakdown(
             .prelu
             .then(|| Tensor::from_slice(&[config.arch.leaky_slope as f32])),
     };
+    let d_vars = run.d_vs.trainable_variables();
+    let set_d_grad = |on: bool| {
+        if args.freeze_d {
+            for v in &d_vars {
+                let _ = v.set_requires_grad(on);
+            }
+        }
+    };
     let data = exactly(train, (args.warmup + args.steps) * b);
     let batches = Batches::new(
         data.len(),
@@ -547,6 +562,7 @@ fn gan_breakdown(
         let _pf = adv_f.sigmoid().mean(Kind::Float).double_value(&[]);
         check_finite("discriminator loss", loss.double_value(&[]), 1, step + 1)?;
         ph.lap(4, on);
+        set_d_grad(false);
         let z = Tensor::randn([b as i64, noise], (Kind::Float, Device::Cpu));
         let labels = Tensor::randint(10, [b as i64], (Kind::Int64, Device::Cpu));
         let fake = fwd.generator(&z, &labels);
@@ -557,11 +573,18 @@ fn gan_breakdown(
         g_loss.backward();
         ph.lap(6, on);
         g_opt.step();
+        set_d_grad(true);
         ph.lap(7, on);
         check_finite("generator loss", g_loss.double_value(&[]), 1, step + 1)?;
         ph.lap(4, on);
     }
-    ph.print(if args.prelu { "gan-prelu" } else { "gan" }, args.steps);
+    let name = match (args.prelu, args.freeze_d) {
+        (false, false) => "gan",
+        (true, false) => "gan-prelu",
+        (false, true) => "gan-freeze-d",
+        (true, true) => "gan-prelu-freeze-d",
+    };
+    ph.print(name, args.steps);
     Ok(())
 }
 

@@ -111,8 +111,12 @@ else:
 PY
 
 # Everything later scripts need, in one file they can source.
+# LIBTORCH is absolute here (not the per-checkout .libtorch link) so that every clone presents the
+# same value to torch-sys and reuses its compiled C++ wrapper from the shared target folder.
 cat > "$CACHE/env.sh.tmp" <<ENV
 export LATENTLAB_VENV="$VENV"
+export LIBTORCH="$TORCH_DIR"
+export LIBTORCH_CXX11_ABI="$CXX11_ABI"
 export PATH="$VENV/bin:$EVCXR_ROOT/bin:\$PATH"
 export JUPYTER_PATH="$VENV/share/jupyter\${JUPYTER_PATH:+:\$JUPYTER_PATH}"
 ENV
