@@ -99,8 +99,10 @@ impl GanArch {
 }
 
 fn leaky(x: Tensor, slope: f64) -> Tensor {
-    // max(x, slope·x) is LeakyReLU for 0 ≤ slope < 1.
-    x.maximum(&(&x * slope))
+    // tch's `leaky_relu` is fixed at slope 0.01; PReLU with a constant weight is the same function
+    // in one op (max(x, slope·x) costs a third more per GAN step, see BENCHMARKS.md).
+    let w = Tensor::from_slice(&[slope as f32]).to_device(x.device());
+    x.prelu(&w)
 }
 
 /// One-hot `[b, 10]` floats from `i64` labels.
