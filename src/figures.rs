@@ -43,26 +43,11 @@ pub fn reconstructions(
     indices: &[usize],
     title: &str,
 ) -> anyhow::Result<Figure> {
-    let x = images_at(data, indices);
-    let mut rows = vec![ImageRow {
-        label: "original".into(),
-        images: tensor_to_images(&x),
-    }];
-    for (name, model) in models {
-        let device = model_device(model);
-        let y = tch::no_grad(|| model.forward_t(&x.to_device(device), false));
-        rows.push(ImageRow {
-            label: name.to_string(),
-            images: tensor_to_images(&y),
-        });
-    }
-    let names = data.class_names();
-    let labels = data.label_vec();
-    let titles: Vec<String> = indices
+    let rows: Vec<(&str, Tensor)> = models
         .iter()
-        .map(|&i| names[labels[i] as usize].clone())
+        .map(|(name, model)| (*name, reconstruct_at(model, data, indices)))
         .collect();
-    image_grid(Some(title), &rows, 28, 28, SCALE, Some(&titles))
+    reconstruction_comparison(data, indices, &rows, title)
 }
 
 /// The device a model's weights are on.
