@@ -363,6 +363,13 @@ mod tests {
     use tch::Device;
 
     #[test]
+    fn leaky_is_leaky_relu_with_the_given_slope() {
+        let x = Tensor::from_slice(&[-2.0f32, -0.5, 0.0, 1.5]);
+        let y = Vec::<f32>::try_from(leaky(x, 0.2)).unwrap();
+        assert_eq!(y, vec![-0.4, -0.1, 0.0, 1.5]);
+    }
+
+    #[test]
     fn shapes_for_every_kind() {
         for kind in [GanKind::Gan, GanKind::AcGan, GanKind::ConvAcGan] {
             let arch = GanArch::new(kind);
