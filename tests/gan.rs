@@ -74,6 +74,11 @@ fn a_resumed_run_continues_its_history() {
     let data = common::small(DatasetKind::Mnist, Split::Train, 256);
     let mut cfg = tiny(GanKind::Gan);
     cfg.epochs = 1;
+    // From epoch 2 on, D takes 2 steps per G step: the first logged step has no G loss yet.
+    cfg.d_schedule = vec![latentlab::train::DStepsFrom {
+        epoch: 2,
+        d_steps: 2,
+    }];
     let first = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
     assert_eq!(first.history.epochs.len(), 1);
     cfg.epochs = 2;
@@ -81,6 +86,9 @@ fn a_resumed_run_continues_its_history() {
     assert_eq!(resumed.history.epochs.len(), 2);
     assert_eq!(resumed.history.epochs[0], first.history.epochs[0]);
     assert_eq!(resumed.history.steps["d_loss"].len(), 12);
+    // The saved history of a k = 2 epoch reads back (no NaN written as JSON null).
+    let again = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    assert_eq!(again.history, resumed.history);
 }
 
 #[test]

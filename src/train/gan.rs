@@ -453,11 +453,14 @@ pub fn train_gan(
                     .entry("d_loss".into())
                     .or_default()
                     .push(d);
-                run.history
-                    .steps
-                    .entry("g_loss".into())
-                    .or_default()
-                    .push(last_g);
+                // Before this epoch's first G step there is no G loss yet (and JSON has no NaN).
+                if last_g.is_finite() {
+                    run.history
+                        .steps
+                        .entry("g_loss".into())
+                        .or_default()
+                        .push(last_g);
+                }
             }
             global_step += 1;
             progress.step(|| format!("D {d:.3} G {last_g:.3}"));
