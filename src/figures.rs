@@ -436,3 +436,83 @@ pub fn class_rows(images: &Tensor, class_names: &[String], title: &str) -> anyho
         .collect();
     image_grid(Some(title), &rows, 28, 28, SCALE, None)
 }
+
+/// The latent manifold of a 2-d code: images decoded from an `n`×`n` regular grid over `x` × `y`
+/// (top row = largest y, as on the scatter plot of the codes).
+pub fn latent_manifold(
+    model: &Autoencoder,
+    x: (f64, f64),
+    y: (f64, f64),
+    n: usize,
+    title: &str,
+) -> anyhow::Result<Figure> {
+    let codes = crate::analysis::plane_grid(x, y, n)?.to_device(model_device(model));
+    let imgs = tensor_to_images(&tch::no_grad(|| model.decode(&codes, false)));
+    let rows: Vec<ImageRow> = imgs
+        .chunks(n)
+        .enumerate()
+        .map(|(r, row)| ImageRow {
+            label: format!("{:.1}", y.1 - (y.1 - y.0) * r as f64 / (n - 1) as f64),
+            images: row.to_vec(),
+        })
+        .collect();
+    let titles: Vec<String> = (0..n)
+        .map(|c| format!("{:.1}", x.0 + (x.1 - x.0) * c as f64 / (n - 1) as f64))
+        .collect();
+    image_grid(Some(title), &rows, 28, 28, 2, Some(&titles))
+}
+
+/// Code activations `[n, d]` as a heatmap: one row per image (labelled), one column per unit
+/// (the homework's figures 12/13). Columns are named by `unit_names` (e.g. class names).
+pub fn activations(
+    codes: &Tensor,
+    row_labels: &[String],
+    unit_names: &[String],
+    title: &str,
+) -> anyhow::Result<Figure> {
+    let m: Vec<Vec<f64>> = Vec::<Vec<f32>>::try_from(codes.to_device(tch::Device::Cpu))?
+        .into_iter()
+        .map(|r| r.into_iter().map(f64::from).collect())
+        .collect();
+    anyhow::ensure!(
+        m.len() == row_labels.len(),
+        "{} rows of activations but {} row labels",
+        m.len(),
+        row_labels.len()
+    );
+    crate::display::heatmap_with_axes(
+        title,
+        "code unit",
+        "test image (true class)",
+        &m,
+        row_labels,
+        unit_names,
+        true,
+    )
+}
+
+/// The 2-d codes `[n, 2]` of the images of `data` scattered on their plane, coloured by class.
+pub fn code_plane(codes: &Tensor, data: &Dataset, title: &str) -> anyhow::Result<Figure> {
+    anyhow::ensure!(
+        codes.dim() == 2 && codes.size()[1] == 2,
+        "a code plane needs 2-d codes, got shape {:?}",
+        codes.size()
+    );
+    let v: Vec<Vec<f32>> = Vec::<Vec<f32>>::try_from(codes.to_device(tch::Device::Cpu))?;
+    let points: Vec<(f64, f64)> = v.iter().map(|p| (p[0] as f64, p[1] as f64)).collect();
+    let classes: Vec<usize> = data.label_vec().iter().map(|&c| c as usize).collect();
+    anyhow::ensure!(
+        points.len() == classes.len(),
+        "{} codes for {} images",
+        points.len(),
+        classes.len()
+    );
+    crate::display::scatter_plot(
+        title,
+        "code 1",
+        "code 2",
+        &points,
+        &classes,
+        &data.class_names(),
+    )
+}

@@ -16,6 +16,7 @@ pub mod display;
 pub mod figures;
 pub mod fsutil;
 pub mod models;
+pub mod pipeline;
 pub mod report;
 pub mod runtime;
 pub mod train;

@@ -122,8 +122,13 @@ pub fn retrain_requested() -> bool {
 /// was asked for.
 pub fn shipped(profile: Profile, name: &str) -> Option<std::path::PathBuf> {
     let dir = checkpoints_dir().join(name);
-    let complete = ["config.json", "finetune_config.json"]
-        .iter()
-        .any(|f| dir.join(f).exists());
+    let complete = [
+        "config.json",
+        "finetune_config.json",
+        "search_config.json",
+        "softmax_config.json",
+    ]
+    .iter()
+    .any(|f| dir.join(f).exists());
     (profile == Profile::Full && !retrain_requested() && complete).then_some(dir)
 }

@@ -237,3 +237,49 @@ pub fn generation_quality(
         })
         .collect()
 }
+
+/// The `lo`–`hi` quantile range (e.g. 0.01 and 0.99) of column `dim` of `codes` `[n, d]`: the part
+/// of a code axis where nearly all the data lies.
+pub fn code_range(codes: &Tensor, dim: i64, lo: f64, hi: f64) -> anyhow::Result<(f64, f64)> {
+    anyhow::ensure!(
+        codes.dim() == 2 && dim >= 0 && dim < codes.size()[1] && codes.size()[0] >= 1,
+        "code_range needs codes [n >= 1, d > {dim}], got {:?}",
+        codes.size()
+    );
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi) && lo < hi,
+        "quantiles must satisfy 0 <= lo < hi <= 1, got {lo} and {hi}"
+    );
+    let mut v: Vec<f64> = Vec::<f64>::try_from(
+        codes
+            .select(1, dim)
+            .to_kind(Kind::Double)
+            .to_device(Device::Cpu),
+    )?;
+    v.retain(|x| x.is_finite());
+    anyhow::ensure!(
+        !v.is_empty(),
+        "every code in column {dim} is NaN or infinite"
+    );
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    Ok((at(lo), at(hi)))
+}
+
+/// Codes `[n * n, 2]` of a regular `n`×`n` grid over `x` × `y`, row by row from the top (largest
+/// y) to the bottom, each row from the smallest x to the largest: the layout of a plotted plane.
+pub fn plane_grid(x: (f64, f64), y: (f64, f64), n: usize) -> anyhow::Result<Tensor> {
+    anyhow::ensure!(
+        n >= 2,
+        "a plane grid needs at least 2 points a side, got {n}"
+    );
+    let step = |(a, b): (f64, f64), i: usize| a + (b - a) * i as f64 / (n - 1) as f64;
+    let mut v = Vec::with_capacity(2 * n * n);
+    for r in 0..n {
+        for c in 0..n {
+            v.push(step(x, c) as f32);
+            v.push(step(y, n - 1 - r) as f32);
+        }
+    }
+    Ok(Tensor::from_slice(&v).view([(n * n) as i64, 2]))
+}

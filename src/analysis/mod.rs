@@ -9,8 +9,8 @@ pub mod tsne;
 
 pub use gan_quality::{frechet_floor, gan_quality, GanQuality};
 pub use latent::{
-    class_prototypes, encode_dataset, generate_by_class, generation_quality, interpolate,
-    sample_codes, ClassPrototype, GenerationQuality,
+    class_prototypes, code_range, encode_dataset, generate_by_class, generation_quality,
+    interpolate, plane_grid, sample_codes, ClassPrototype, GenerationQuality,
 };
 pub use metrics::{accuracy, confusion_matrix, frechet_distance, mean_pairwise_distance};
 pub use pca::{

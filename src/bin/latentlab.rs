@@ -46,6 +46,14 @@ enum Command {
         /// Override the epochs of phase 2 (everything together).
         #[arg(long)]
         joint_epochs: Option<usize>,
+        /// A JSON FinetuneConfig (e.g. the finetune_config.json of an earlier run) instead of
+        /// the profile's defaults; the epoch flags still override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The homework's other approach: no matcher; the 10-d code itself is trained to be the
+        /// class softmax (--joint-epochs sets its epochs).
+        #[arg(long)]
+        softmax_latent: bool,
     },
     /// Latent space of a fine-tuned model: PCA and t-SNE plots, prototypes, generated samples.
     Latent {
@@ -100,9 +108,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Write one HTML report (results table, figures, configs) from finished run folders.
+    /// Run every section of the homework (or reuse finished run folders and, in the full
+    /// profile, the shipped checkpoints), then write one HTML report: results table, figures,
+    /// configs.
     Report {
-        /// quick or full: reads runs/<profile>/ unless --runs is given.
+        /// quick or full: runs into runs/<profile>/ unless --runs is given.
         #[arg(long)]
         profile: Option<Profile>,
         /// Folder holding the run folders.
@@ -111,6 +121,15 @@ enum Command {
         /// Output folder for report.html.
         #[arg(long)]
         out: PathBuf,
+        /// Train nothing: report only what is already finished.
+        #[arg(long)]
+        reuse_only: bool,
+        /// Comma-separated sections to run (default: all). Names: ae-homework, ae-improved,
+        /// pca10, loss-mse, loss-l1, loss-huber, search, finetuned-homework, finetuned-improved,
+        /// softmax-latent, finetuned-plane2d, latent, mnist-classifier, gan-gan, gan-acgan,
+        /// gan-conv-acgan, gan-quality.
+        #[arg(long)]
+        sections: Option<String>,
     },
     /// Print the device, threads and where data and libtorch are.
     Info,
@@ -184,7 +203,7 @@ enum AeCommand {
         /// A JSON config (an AutoencoderConfig, e.g. a config.json of an earlier run).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// homework (the faithful model) or improved.
+        /// homework (the faithful model), improved, or plane2d (a 2-d latent).
         #[arg(long, default_value = "homework")]
         variant: String,
         /// Override the number of epochs.
@@ -251,11 +270,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Data { command } => data_command(command),
-        Command::Report { profile, runs, out } => {
+        Command::Report {
+            profile,
+            runs,
+            out,
+            reuse_only,
+            sections,
+        } => {
+            use latentlab::pipeline;
             let profile = profile_or_env(profile)?;
             let runs = runs.unwrap_or_else(|| runtime::runs_dir().join(profile.name()));
+            let names = match &sections {
+                Some(list) => pipeline::parse_sections(list)?,
+                None => pipeline::SECTIONS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .chain([pipeline::GAN_QUALITY.to_string()])
+                    .collect(),
+            };
+            let folders = if reuse_only {
+                pipeline::RunFolders::new(&runs, profile)
+            } else {
+                println!(
+                    "{} | profile {profile} | runs in {}",
+                    runtime::describe(runtime::device()),
+                    runs.display()
+                );
+                pipeline::run_sections(profile, &runs, &names, &mut Progress::auto())?
+            };
             let s = latentlab::report::write_report(
-                &runs,
+                &folders,
                 &out,
                 &format!("latentlab results ({profile} profile)"),
             )?;
@@ -276,14 +320,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             profile,
             out,
             from,
+            joint_epochs,
+            softmax_latent: true,
+            ..
+        } => softmax_latent_command(profile_or_env(profile)?, &out, from, joint_epochs),
+        Command::Finetune {
+            profile,
+            out,
+            from,
             matcher_epochs,
             joint_epochs,
+            config,
+            softmax_latent: false,
         } => finetune_command(
             profile_or_env(profile)?,
             &out,
             from,
-            matcher_epochs,
-            joint_epochs,
+            config,
+            (matcher_epochs, joint_epochs),
         ),
         Command::Gan { command } => gan_command(command),
         Command::Latent {
@@ -347,19 +401,63 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+fn softmax_latent_command(
+    profile: Profile,
+    out: &std::path::Path,
+    from: Option<PathBuf>,
+    epochs: Option<usize>,
+) -> anyhow::Result<()> {
+    let Some(from) = from else {
+        anyhow::bail!(
+            "pass --from with a 10-d autoencoder run folder (e.g. data/checkpoints/ae-homework)"
+        )
+    };
+    let ae = load_autoencoder(&from, runtime::device())?;
+    let mut cfg = latentlab::train::SoftmaxLatentConfig::for_profile(profile);
+    if let Some(e) = epochs {
+        cfg.epochs = e;
+    }
+    let train = Dataset::load(ae.config.dataset, Split::Train, profile)?;
+    let test = Dataset::load(ae.config.dataset, Split::Test, profile)?;
+    let run = latentlab::train::train_softmax_latent(
+        ae,
+        &cfg,
+        &train,
+        &test,
+        Some(out),
+        &mut Progress::auto(),
+    )?;
+    let m = run.metrics.expect("metrics");
+    println!(
+        "softmax latent: test accuracy {:.1}% -> {:.1}% | test MSE {:.4} (plain autoencoder) -> {:.4} (decoded from the softmax)",
+        100.0 * m.test_accuracy_before,
+        100.0 * m.test_accuracy_after,
+        m.test_mse_before,
+        m.test_mse_after
+    );
+    Ok(())
+}
+
 fn finetune_command(
     profile: Profile,
     out: &std::path::Path,
     from: Option<PathBuf>,
-    matcher_epochs: Option<usize>,
-    joint_epochs: Option<usize>,
+    config: Option<PathBuf>,
+    (matcher_epochs, joint_epochs): (Option<usize>, Option<usize>),
 ) -> anyhow::Result<()> {
     let device = runtime::device();
     let mut ae = match from {
         Some(p) => load_autoencoder(&p, device)?,
         None => anyhow::bail!("pass --from with an autoencoder run folder (e.g. data/checkpoints/ae-homework or one written by `latentlab ae train`)"),
     };
-    let mut cfg = latentlab::train::FinetuneConfig::for_profile(profile);
+    let mut cfg = match config {
+        Some(path) => {
+            let mut c: latentlab::train::FinetuneConfig = latentlab::fsutil::read_json(&path)?;
+            c.profile = profile;
+            c
+        }
+        None => latentlab::train::FinetuneConfig::for_profile(profile),
+    };
     if let Some(e) = matcher_epochs {
         cfg.matcher_epochs = e;
     }
@@ -406,58 +504,15 @@ fn latent_command(
     from: &std::path::Path,
     top_k: usize,
 ) -> anyhow::Result<()> {
-    use latentlab::analysis;
     let (ae, ft) = latentlab::train::load_finetuned(from, runtime::device())?;
     let test = Dataset::load(ae.config.dataset, Split::Test, profile)?;
-    let names = test.class_names();
-    let classes: Vec<usize> = test.label_vec().iter().map(|&l| l as usize).collect();
-    let codes = analysis::encode_dataset(&ae.model, &test);
-    let m = analysis::tensor_to_matrix(&codes)?;
-    let p = analysis::pca_project(&m)?;
-    scatter_plot(
-        "PCA of the test codes",
-        "PC 1",
-        "PC 2",
-        &p.points,
-        &classes,
-        &names,
-    )?
-    .save(out.join("pca.png"))?;
-    let ts = analysis::tsne_2d(&m, &analysis::TsneParams::default())?;
-    scatter_plot(
-        "t-SNE of the test codes",
-        "t-SNE 1",
-        "t-SNE 2",
-        &ts.embedding,
-        &classes,
-        &names,
-    )?
-    .save(out.join("tsne.png"))?;
-    let protos = prototypes(&ae, &ft, &test, top_k)?;
-    let generated = analysis::generate_by_class(&ae.model, &protos, 10, 1.0, 7);
-    figures::class_rows(&generated, &names, "Generated samples, noise scale 1")?
-        .save(out.join("generated.png"))?;
-    let quality =
-        analysis::generation_quality(&ae, &ft, &protos, &test, &[0.5, 1.0, 2.0, 3.0], 20, 11);
-    latentlab::fsutil::write_json(
-        out.join("metrics.json"),
-        &serde_json::json!({
-            "test_points": test.len(),
-            "pca_explained_variance_ratio": p.explained_variance_ratio,
-            "tsne_seconds": ts.seconds,
-            "tsne_kl_divergence": ts.kl_divergence,
-            "generation": quality,
-            "matcher_only_test_accuracy": ft.metrics.as_ref().map(|m| m.matcher_only_test_accuracy),
-            "finetuned_test_accuracy": ft.metrics.as_ref().map(|m| m.finetuned_test_accuracy),
-            "test_mse_before": ft.metrics.as_ref().map(|m| m.test_mse_before),
-            "test_mse_after": ft.metrics.as_ref().map(|m| m.test_mse_after),
-        }),
-    )?;
+    std::fs::create_dir_all(out)?;
+    let m = latentlab::pipeline::latent_section(&ae, &ft, &test, out, top_k)?;
     println!(
         "t-SNE of {} codes in {:.1}s; generated samples in the intended class at scale 1: {:.1}%; wrote {}",
         test.len(),
-        ts.seconds,
-        100.0 * quality[1].intended_class_rate,
+        m["tsne_seconds"].as_f64().unwrap_or(f64::NAN),
+        100.0 * m["generation"][1]["intended_class_rate"].as_f64().unwrap_or(f64::NAN),
         out.display()
     );
     Ok(())
@@ -580,7 +635,10 @@ fn ae_command(command: AeCommand) -> anyhow::Result<()> {
                 None => match variant.as_str() {
                     "homework" => AutoencoderConfig::homework(profile),
                     "improved" => AutoencoderConfig::improved(profile),
-                    v => anyhow::bail!("unknown variant '{v}': expected homework or improved"),
+                    "plane2d" => AutoencoderConfig::plane(profile),
+                    v => anyhow::bail!(
+                        "unknown variant '{v}': expected homework, improved or plane2d"
+                    ),
                 },
             };
             if let Some(e) = epochs {

@@ -54,6 +54,23 @@ impl Figure {
         Ok(Figure { png, width, height })
     }
 
+    /// Reads a PNG file (e.g. one saved by [`Figure::save`]); fails with the path if it is
+    /// missing or not a PNG.
+    pub fn from_png_file(path: impl AsRef<Path>) -> Result<Figure> {
+        let path = path.as_ref();
+        let png = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let info = png::Decoder::new(std::io::Cursor::new(&png))
+            .read_info()
+            .with_context(|| format!("{} is not a PNG image", path.display()))?
+            .info()
+            .clone();
+        Ok(Figure {
+            width: info.width,
+            height: info.height,
+            png,
+        })
+    }
+
     /// The encoded PNG file contents.
     pub fn png_bytes(&self) -> &[u8] {
         &self.png

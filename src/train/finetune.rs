@@ -4,7 +4,7 @@
 //! together on `reconstruction + weight × cross-entropy`.
 
 use super::autoencoder::{evaluate_reconstruction, AutoencoderRun};
-use super::{check_finite, EpochRecord, History, LossKind, OptimizerConfig, Progress};
+use super::{check_finite, EpochRecord, History, LossKind, LrSchedule, OptimizerConfig, Progress};
 use crate::data::{BatchOrder, Batches, Dataset};
 use crate::fsutil;
 use crate::models::Matcher;
@@ -27,6 +27,9 @@ pub struct FinetuneConfig {
     pub joint_epochs: usize,
     /// Optimizer of phase 2 (for all three parts).
     pub joint_optimizer: OptimizerConfig,
+    /// Learning-rate schedule of phase 2 (older configs without it: constant).
+    #[serde(default)]
+    pub joint_schedule: LrSchedule,
     /// Weight of the cross-entropy against the reconstruction loss in phase 2.
     pub classification_weight: f64,
     /// Reconstruction loss in phase 2.
@@ -38,11 +41,14 @@ pub struct FinetuneConfig {
 }
 
 impl FinetuneConfig {
-    /// `full`: 10 matcher epochs then 30 joint epochs; `quick`: 2 then 2.
+    /// `full`: 10 matcher epochs then 15 joint epochs; `quick`: 2 then 2. Phase 2 starts at
+    /// 5e-4 and decays (cosine) to 1e-5: a pretrained autoencoder that ended its own training at a
+    /// small rate loses reconstruction quality when it is restarted at a high constant one, and the
+    /// decay gives it back while the class loss keeps the codes separable.
     pub fn for_profile(profile: Profile) -> Self {
         let (m, j) = match profile {
             Profile::Quick => (2, 2),
-            Profile::Full => (10, 30),
+            Profile::Full => (10, 15),
         };
         FinetuneConfig {
             profile,
@@ -50,6 +56,7 @@ impl FinetuneConfig {
             matcher_optimizer: OptimizerConfig::adam(1e-3),
             joint_epochs: j,
             joint_optimizer: OptimizerConfig::adam(5e-4),
+            joint_schedule: LrSchedule::Cosine { min_factor: 0.02 },
             classification_weight: 0.05,
             reconstruction_loss: LossKind::Mse,
             batch_size: 256,
@@ -223,6 +230,11 @@ pub fn finetune(
     let mut opt_m = config.joint_optimizer.build(&run.vs)?;
     for epoch in 0..config.joint_epochs {
         let e0 = Instant::now();
+        let lr = config
+            .joint_schedule
+            .lr(config.joint_optimizer.lr, epoch, config.joint_epochs);
+        opt_ae.set_lr(lr);
+        opt_m.set_lr(lr);
         let (mut rec_sum, mut cls_sum, mut n) = (0.0, 0.0, 0usize);
         let batches = Batches::new(
             train.len(),
@@ -258,7 +270,7 @@ pub fn finetune(
             epoch: epoch + 1,
             train_loss: r + config.classification_weight * c,
             test_loss: Some(mse),
-            lr: config.joint_optimizer.lr,
+            lr,
             seconds: e0.elapsed().as_secs_f64(),
             extra: Default::default(),
         };

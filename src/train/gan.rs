@@ -58,8 +58,9 @@ pub struct GanConfig {
 }
 
 impl GanConfig {
-    /// Settings for a kind and profile. `full`: 50 epochs (FC) or 15 (conv) on 60,000 digits in
-    /// batches of 128, the discriminator trained 2× from epoch 25 and 3× from epoch 40 (FC);
+    /// Settings for a kind and profile. `full`: 50 epochs (FC) or 10 (conv) on 60,000 digits in
+    /// batches of 128, the discriminator trained 2× from epoch 25 and 3× from epoch 40 (FC) or 2×
+    /// from epoch 8 (conv);
     /// `quick`: 6 (FC) or
     /// 3 (conv) epochs over the embedded 4,000 digits, with the 2× schedule in the last ones.
     pub fn new(kind: GanKind, profile: Profile) -> Self {
@@ -83,9 +84,9 @@ impl GanConfig {
                 }],
             ),
             (Profile::Full, GanKind::ConvAcGan) => (
-                15,
+                10,
                 vec![DStepsFrom {
-                    epoch: 10,
+                    epoch: 8,
                     d_steps: 2,
                 }],
             ),

@@ -9,6 +9,7 @@ pub mod history;
 pub mod optim;
 pub mod progress;
 pub mod search;
+pub mod softmax_latent;
 
 pub use autoencoder::{
     evaluate_reconstruction, load_autoencoder, train_autoencoder, train_or_load_autoencoder,
@@ -26,5 +27,10 @@ pub use history::{check_finite, EpochRecord, History};
 pub use optim::{LossKind, LrSchedule, OptimizerConfig, OptimizerKind};
 pub use progress::Progress;
 pub use search::{
-    run_search, Candidate, FoldResult, SearchConfig, SearchResults, SearchRow, SearchSpace,
+    run_search, search_or_load, Candidate, FoldResult, SearchConfig, SearchResults, SearchRow,
+    SearchSpace,
+};
+pub use softmax_latent::{
+    load_softmax_latent, softmax_latent_or_train, train_softmax_latent, SoftmaxLatentConfig,
+    SoftmaxLatentMetrics, SoftmaxLatentRun,
 };
