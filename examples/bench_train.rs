@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release --example bench_train -- ae|gan [--steps N] [--batch B] [--warmup W]
 //!                               [--threads T] [--data full|embedded]
-//!                               [--breakdown [--leaky-prelu] [--freeze-d]]
+//!                               [--breakdown] [--torch-adam]
 //! cargo run --release --example bench_train -- ae --measure-rss [--threads T] [--data full]
 //! ```
 //!
@@ -18,10 +18,8 @@
 //! - `--batch B` overrides the config's batch size (default: the full profile's).
 //! - `--breakdown`: instead of the timed library run, the same step taken apart (batching,
 //!   forward + loss, zero-grad + backward, optimizer step, loss read-back), in ms per step.
-//! - `gan --breakdown --leaky-prelu`: an experiment, the same breakdown with LeakyReLU computed
-//!   by one `prelu` op (constant weight 0.2) instead of the library's `maximum(x, 0.2·x)`, the
-//!   networks' own layers otherwise; `--freeze-d`: the discriminator's weights stop requiring
-//!   gradients during the generator step (the library computes and discards them).
+//! - `--torch-adam`: libtorch's C++ Adam (what `tch::nn::adam` wraps) instead of the library's
+//!   one-pass `FusedAdam`, to measure what the fused update saves.
 //! - `--measure-rss`: one full-profile epoch of the autoencoder through `train_autoencoder`
 //!   (all 60,000 images, then evaluation of the training and test sets) and the process's peak
 //!   resident memory (`VmHWM` from `/proc/self/status`), after loading and at the end.
@@ -33,12 +31,13 @@
 
 use latentlab::data::{dataset::data_root, BatchOrder, Batches, DataSource, Dataset, Split};
 use latentlab::data::{DatasetKind, EMBEDDED_TRAIN};
-use latentlab::models::{Discriminator, GanKind, Generator};
+use latentlab::models::GanKind;
 use latentlab::runtime::{self, Profile};
 use latentlab::train::autoencoder::fit_epochs;
 use latentlab::train::gan::{discriminator_step, generator_step};
 use latentlab::train::{
-    check_finite, train_autoencoder, AutoencoderConfig, AutoencoderRun, GanConfig, GanRun, Progress,
+    check_finite, train_autoencoder, AutoencoderConfig, AutoencoderRun, GanConfig, GanRun,
+    Optimizer, Progress,
 };
 use std::time::Instant;
 use tch::{nn::ModuleT, Device, Kind, Tensor};
@@ -58,13 +57,12 @@ struct Args {
     threads: usize,
     source: DataSource,
     breakdown: bool,
-    prelu: bool,
-    freeze_d: bool,
+    torch_adam: bool,
     measure_rss: bool,
 }
 
 const USAGE: &str = "usage: bench_train ae|gan [--steps N] [--batch B] [--warmup W] [--threads T] \
-                     [--data full|embedded] [--breakdown [--leaky-prelu] [--freeze-d]] \
+                     [--data full|embedded] [--breakdown] [--torch-adam] \
                      [--measure-rss]";
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -76,8 +74,7 @@ fn parse_args() -> anyhow::Result<Args> {
         threads: 1,
         source: DataSource::Full,
         breakdown: false,
-        prelu: false,
-        freeze_d: false,
+        torch_adam: false,
         measure_rss: false,
     };
     let mut model = None;
@@ -102,8 +99,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 }
             }
             "--breakdown" => args.breakdown = true,
-            "--leaky-prelu" => args.prelu = true,
-            "--freeze-d" => args.freeze_d = true,
+            "--torch-adam" => args.torch_adam = true,
             "--measure-rss" => args.measure_rss = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -118,8 +114,8 @@ fn parse_args() -> anyhow::Result<Args> {
         "--steps and --threads must be at least 1"
     );
     anyhow::ensure!(
-        !(args.prelu || args.freeze_d) || (args.breakdown && args.model == Model::Gan),
-        "--leaky-prelu and --freeze-d are experiments of `gan --breakdown`"
+        !args.torch_adam || args.model == Model::Gan || args.breakdown,
+        "--torch-adam applies to `gan` and to `--breakdown` runs (the timed `ae` run goes through fit_epochs, which always builds the library's optimizer)"
     );
     anyhow::ensure!(
         !args.measure_rss || args.model == Model::Ae,
@@ -192,10 +188,11 @@ fn load(kind: DatasetKind, source: DataSource) -> anyhow::Result<Dataset> {
 /// The result line; `faults`: minor page faults during the timed steps.
 fn report(what: &str, args: &Args, batch: usize, data: &Dataset, seconds: f64, faults: f64) {
     println!(
-        "latentlab {what} steps={} batch={batch} threads={} data={} seconds={seconds:.3} samples_per_s={:.1} peak_rss_mb={:.0} minflt_per_step={:.0}",
+        "latentlab {what} steps={} batch={batch} threads={} data={} adam={} seconds={seconds:.3} samples_per_s={:.1} peak_rss_mb={:.0} minflt_per_step={:.0}",
         args.steps,
         tch::get_num_threads(),
         source_name(data.source),
+        if args.torch_adam { "torch" } else { "fused" },
         (args.steps * batch) as f64 / seconds,
         proc_status_mb("VmHWM:"),
         faults / args.steps as f64
@@ -282,7 +279,7 @@ impl Phases {
 fn ae_breakdown(args: &Args, run: &AutoencoderRun, train: &Dataset) -> anyhow::Result<()> {
     let config = &run.config;
     let b = config.batch_size;
-    let mut opt = config.optimizer.build(&run.vs)?;
+    let mut opt = config.optimizer.build_with(&run.vs, !args.torch_adam)?;
     let data = exactly(train, (args.warmup + args.steps) * b);
     let batches = Batches::new(
         data.len(),
@@ -357,7 +354,7 @@ fn measure_rss(args: &Args) -> anyhow::Result<()> {
 /// (reshuffled) as needed.
 fn gan_steps(
     run: &mut GanRun,
-    opts: (&mut tch::nn::Optimizer, &mut tch::nn::Optimizer),
+    opts: (&mut Optimizer, &mut Optimizer),
     data: &Dataset,
     steps: usize,
     epoch: &mut u64,
@@ -413,8 +410,8 @@ fn bench_gan(args: &Args) -> anyhow::Result<()> {
     let mut config = GanConfig::new(GanKind::Gan, Profile::Full);
     config.batch_size = args.batch.unwrap_or(config.batch_size);
     let mut run = GanRun::new(&config, Device::Cpu)?;
-    let mut g_opt = config.g_optimizer.build(&run.g_vs)?;
-    let mut d_opt = config.d_optimizer.build(&run.d_vs)?;
+    let mut g_opt = config.g_optimizer.build_with(&run.g_vs, !args.torch_adam)?;
+    let mut d_opt = config.d_optimizer.build_with(&run.d_vs, !args.torch_adam)?;
     if args.breakdown {
         return gan_breakdown(args, &run, (&mut d_opt, &mut g_opt), &train);
     }
@@ -448,78 +445,24 @@ fn bce(logits: &Tensor, target: f64) -> Tensor {
     logits.binary_cross_entropy_with_logits::<Tensor>(&t, None, None, tch::Reduction::Mean)
 }
 
-/// The library's forward passes, or (`prelu`) the same layers with LeakyReLU as one `prelu` op.
-struct Forward<'a> {
-    run: &'a GanRun,
-    prelu: Option<Tensor>,
-}
-
-impl Forward<'_> {
-    fn leaky(&self, x: Tensor, w: &Tensor) -> Tensor {
-        x.prelu(w)
-    }
-
-    fn generator(&self, z: &Tensor, labels: &Tensor) -> Tensor {
-        match (&self.prelu, &self.run.generator) {
-            (Some(w), Generator::Dense { layers, .. }) => {
-                let mut x = z.shallow_clone();
-                for (i, l) in layers.iter().enumerate() {
-                    x = x.apply(l);
-                    x = if i < 3 { self.leaky(x, w) } else { x.tanh() };
-                }
-                x.view([-1, 1, 28, 28])
-            }
-            _ => self.run.generator.forward_t(z, labels, true),
-        }
-    }
-
-    fn discriminator(&self, x: &Tensor) -> Tensor {
-        match (&self.prelu, &self.run.discriminator) {
-            (
-                Some(w),
-                Discriminator::Dense {
-                    layers,
-                    adv,
-                    dropout,
-                    ..
-                },
-            ) => {
-                let mut h = x.view([-1, 784]);
-                for l in layers {
-                    h = self.leaky(h.apply(l), w).dropout(*dropout, true);
-                }
-                h.apply(adv).view([-1])
-            }
-            _ => self.run.discriminator.forward_t(x, true).0,
-        }
-    }
-}
-
 /// `discriminator_step` and `generator_step` taken apart (same operations, with the library's
 /// networks): batch, D forward (incl. the no-grad fake), D backward, D Adam step, read-backs,
 /// G forward (through D), G backward, G Adam step.
 fn gan_breakdown(
     args: &Args,
     run: &GanRun,
-    opts: (&mut tch::nn::Optimizer, &mut tch::nn::Optimizer),
+    opts: (&mut Optimizer, &mut Optimizer),
     train: &Dataset,
 ) -> anyhow::Result<()> {
     let (d_opt, g_opt) = opts;
     let config = &run.config;
     let b = config.batch_size;
     let noise = config.arch.noise_dim;
-    let fwd = Forward {
-        run,
-        prelu: args
-            .prelu
-            .then(|| Tensor::from_slice(&[config.arch.leaky_slope as f32])),
-    };
     let d_vars = run.d_vs.trainable_variables();
+    // As `generator_step` does: no gradients for D's weights during the generator step.
     let set_d_grad = |on: bool| {
-        if args.freeze_d {
-            for v in &d_vars {
-                let _ = v.set_requires_grad(on);
-            }
+        for v in &d_vars {
+            let _ = v.set_requires_grad(on);
         }
     };
     let data = exactly(train, (args.warmup + args.steps) * b);
@@ -548,9 +491,9 @@ fn gan_breakdown(
         let real = x * 2.0 - 1.0;
         ph.lap(0, on);
         let z = Tensor::randn([b as i64, noise], (Kind::Float, Device::Cpu));
-        let fake = tch::no_grad(|| fwd.generator(&z, &y));
-        let adv_r = fwd.discriminator(&real);
-        let adv_f = fwd.discriminator(&fake);
+        let fake = tch::no_grad(|| run.generator.forward_t(&z, &y, true));
+        let adv_r = run.discriminator.forward_t(&real, true).0;
+        let adv_f = run.discriminator.forward_t(&fake, true).0;
         let loss = bce(&adv_r, config.real_label) + bce(&adv_f, 0.0);
         ph.lap(1, on);
         d_opt.zero_grad();
@@ -565,8 +508,8 @@ fn gan_breakdown(
         set_d_grad(false);
         let z = Tensor::randn([b as i64, noise], (Kind::Float, Device::Cpu));
         let labels = Tensor::randint(10, [b as i64], (Kind::Int64, Device::Cpu));
-        let fake = fwd.generator(&z, &labels);
-        let adv = fwd.discriminator(&fake);
+        let fake = run.generator.forward_t(&z, &labels, true);
+        let adv = run.discriminator.forward_t(&fake, true).0;
         let g_loss = bce(&adv, 1.0);
         ph.lap(5, on);
         g_opt.zero_grad();
@@ -578,11 +521,10 @@ fn gan_breakdown(
         check_finite("generator loss", g_loss.double_value(&[]), 1, step + 1)?;
         ph.lap(4, on);
     }
-    let name = match (args.prelu, args.freeze_d) {
-        (false, false) => "gan",
-        (true, false) => "gan-prelu",
-        (false, true) => "gan-freeze-d",
-        (true, true) => "gan-prelu-freeze-d",
+    let name = if args.torch_adam {
+        "gan-torch-adam"
+    } else {
+        "gan"
     };
     ph.print(name, args.steps);
     Ok(())

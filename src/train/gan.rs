@@ -1,7 +1,7 @@
 //! GAN training: the homework's schedule (the discriminator gets k steps per generator step from
 //! configurable epochs on), per-step and per-epoch losses, checkpoints, resume and the NaN guard.
 
-use super::{check_finite, EpochRecord, History, OptimizerConfig, Progress};
+use super::{check_finite, EpochRecord, History, Optimizer, OptimizerConfig, Progress};
 use crate::data::{BatchOrder, Batches, Dataset};
 use crate::fsutil;
 use crate::models::{Discriminator, GanArch, GanKind, Generator};
@@ -311,7 +311,7 @@ fn bce(logits: &Tensor, target: f64) -> Tensor {
 /// (loss, mean D(real), mean D(fake)). Only the discriminator's weights change.
 pub fn discriminator_step(
     run: &GanRun,
-    opt: &mut nn::Optimizer,
+    opt: &mut Optimizer,
     real: &Tensor,
     labels: &Tensor,
 ) -> (Tensor, f64, f64) {
@@ -332,8 +332,13 @@ pub fn discriminator_step(
 }
 
 /// One generator step (non-saturating: D's loss against "real" labels, plus the class loss for
-/// AC-GANs). Only the generator's weights change (D's gradients are cleared by its next step).
-pub fn generator_step(run: &GanRun, opt: &mut nn::Optimizer, b: usize, device: Device) -> Tensor {
+/// AC-GANs). Only the generator's weights change: the discriminator's weights are taken out of
+/// autograd for the step, so no gradient is computed for them at all.
+pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Device) -> Tensor {
+    let d_params = run.d_vs.trainable_variables();
+    for p in &d_params {
+        let _ = p.set_requires_grad(false);
+    }
     let z = Tensor::randn([b as i64, run.config.arch.noise_dim], (Kind::Float, device));
     let labels = Tensor::randint(10, [b as i64], (Kind::Int64, device));
     let fake = run.generator.forward_t(&z, &labels, true);
@@ -343,6 +348,9 @@ pub fn generator_step(run: &GanRun, opt: &mut nn::Optimizer, b: usize, device: D
         loss += c.cross_entropy_for_logits(&labels);
     }
     opt.backward_step(&loss);
+    for p in &d_params {
+        let _ = p.set_requires_grad(true);
+    }
     loss.detach()
 }
 

@@ -4,6 +4,7 @@
 pub mod autoencoder;
 pub mod classifier;
 pub mod finetune;
+pub mod fused_adam;
 pub mod gan;
 pub mod history;
 pub mod optim;
@@ -24,7 +25,7 @@ pub use finetune::{
 };
 pub use gan::{load_gan, train_gan, train_or_load_gan, DStepsFrom, GanConfig, GanRun};
 pub use history::{check_finite, EpochRecord, History};
-pub use optim::{LossKind, LrSchedule, OptimizerConfig, OptimizerKind};
+pub use optim::{LossKind, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind};
 pub use progress::Progress;
 pub use search::{
     run_search, search_or_load, Candidate, FoldResult, SearchConfig, SearchResults, SearchRow,

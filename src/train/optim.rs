@@ -1,5 +1,6 @@
 //! Optimizers, reconstruction losses and learning-rate schedules, all from serde configs.
 
+use super::fused_adam::FusedAdam;
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig as _, Reduction, Tensor};
 
@@ -86,9 +87,28 @@ impl OptimizerConfig {
         Ok(())
     }
 
-    /// Builds the optimizer over every trainable variable of `vs`.
-    pub fn build(&self, vs: &nn::VarStore) -> anyhow::Result<nn::Optimizer> {
+    /// Builds the optimizer over every trainable variable of `vs`: for Adam on `f32` CPU
+    /// parameters the one-pass [`FusedAdam`], otherwise libtorch's.
+    pub fn build(&self, vs: &nn::VarStore) -> anyhow::Result<Optimizer> {
+        self.build_with(vs, true)
+    }
+
+    /// As [`OptimizerConfig::build`]; `fused = false` always takes libtorch's optimizer (for
+    /// benchmarks and comparisons).
+    pub fn build_with(&self, vs: &nn::VarStore, fused: bool) -> anyhow::Result<Optimizer> {
         self.validate()?;
+        if fused && self.kind == OptimizerKind::Adam {
+            let params = vs.trainable_variables();
+            if FusedAdam::supports(&params) {
+                return Ok(Optimizer::Fused(FusedAdam::new(
+                    params,
+                    self.lr,
+                    self.beta1,
+                    0.999,
+                    self.weight_decay,
+                )?));
+            }
+        }
         let opt = match self.kind {
             OptimizerKind::Adam => {
                 nn::adam(self.beta1, 0.999, self.weight_decay).build(vs, self.lr)?
@@ -109,7 +129,57 @@ impl OptimizerConfig {
             }
             .build(vs, self.lr)?,
         };
-        Ok(opt)
+        Ok(Optimizer::Torch(opt))
+    }
+}
+
+/// A built optimizer.
+pub enum Optimizer {
+    /// The one-pass Adam (f32 parameters on the CPU).
+    Fused(FusedAdam),
+    /// libtorch's optimizer (any other case).
+    Torch(nn::Optimizer),
+}
+
+impl std::fmt::Debug for Optimizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Optimizer::Fused(_) => "Optimizer::Fused",
+            Optimizer::Torch(_) => "Optimizer::Torch",
+        })
+    }
+}
+
+impl Optimizer {
+    /// Zeroes the gradients of its parameters.
+    pub fn zero_grad(&mut self) {
+        match self {
+            Optimizer::Fused(o) => o.zero_grad(),
+            Optimizer::Torch(o) => o.zero_grad(),
+        }
+    }
+
+    /// One update from the current gradients.
+    pub fn step(&mut self) {
+        match self {
+            Optimizer::Fused(o) => o.step(),
+            Optimizer::Torch(o) => o.step(),
+        }
+    }
+
+    /// Zero the gradients, backpropagate `loss`, update.
+    pub fn backward_step(&mut self, loss: &Tensor) {
+        self.zero_grad();
+        loss.backward();
+        self.step();
+    }
+
+    /// Sets the learning rate.
+    pub fn set_lr(&mut self, lr: f64) {
+        match self {
+            Optimizer::Fused(o) => o.set_lr(lr),
+            Optimizer::Torch(o) => o.set_lr(lr),
+        }
     }
 }
 
