@@ -81,7 +81,9 @@ impl GanArch {
             hidden: [256, 512, 1024],
             d_dropout: 0.3,
             leaky_slope: 0.2,
-            conv_channels: 32,
+            // Only the convolutional kinds use it; the fully connected ones keep the former
+            // default so that their saved run configs still match (and resume).
+            conv_channels: if kind == GanKind::ConvAcGan { 32 } else { 64 },
         }
     }
 

@@ -59,7 +59,11 @@ impl FinetuneConfig {
             joint_schedule: LrSchedule::Cosine { min_factor: 0.02 },
             classification_weight: 0.05,
             reconstruction_loss: LossKind::Mse,
-            batch_size: 256,
+            // Quick runs see 4,000 images: smaller batches give the matcher enough steps.
+            batch_size: match profile {
+                Profile::Quick => 64,
+                Profile::Full => 256,
+            },
             seed: 11,
         }
     }
