@@ -182,8 +182,8 @@ trained with each; the figure shows the same test images reconstructed by all th
 for loss in [LossKind::Mse, LossKind::L1, LossKind::Huber] {
     let c = AutoencoderConfig::loss_comparison(profile, loss);
     let (tr, te) = c.load_data()?;
-    let d = runtime::runs_dir().join(profile.name()).join(&c.name);
-    loss_runs.push((loss, train_autoencoder(&c, &tr, &te, Some(&d), &mut Progress::Lines)?));
+    let d = runtime::runs_dir().join(profile.name()).join(format!("ae-{}", c.name));
+    loss_runs.push((loss, train_or_load_autoencoder(&c, &tr, &te, &d, &mut Progress::Lines)?));
 }
 let idx = test.first_of_each_class(1);
 {

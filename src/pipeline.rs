@@ -18,9 +18,9 @@ pub const SECTIONS: [&str; 16] = [
     "ae-homework",
     "ae-improved",
     "pca10",
-    "loss-mse",
-    "loss-l1",
-    "loss-huber",
+    "ae-loss-mse",
+    "ae-loss-l1",
+    "ae-loss-huber",
     "search",
     "finetuned-homework",
     "finetuned-improved",
@@ -168,11 +168,13 @@ fn run_one(
                 fsutil::write_json(&path, &b)?;
             }
         }
-        "loss-mse" | "loss-l1" | "loss-huber" => {
-            let loss: LossKind = name["loss-".len()..].parse().map_err(anyhow::Error::msg)?;
+        "ae-loss-mse" | "ae-loss-l1" | "ae-loss-huber" => {
+            let loss: LossKind = name["ae-loss-".len()..]
+                .parse()
+                .map_err(anyhow::Error::msg)?;
             let cfg = AutoencoderConfig::loss_comparison(profile, loss);
             let (train, test) = data.fashion()?;
-            train::train_autoencoder(&cfg, train, test, Some(&runs.join(name)), progress)?;
+            train::train_or_load_autoencoder(&cfg, train, test, &runs.join(name), progress)?;
         }
         "search" => {
             let cfg = train::SearchConfig::homework(profile);

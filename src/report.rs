@@ -63,9 +63,9 @@ pub fn write_report(
     for (name, label, homework) in [
         ("ae-homework", "homework AE test MSE", "0.0310"),
         ("ae-improved", "improved AE test MSE", "—"),
-        ("loss-mse", "homework AE, MSE loss: test MSE", "—"),
-        ("loss-l1", "homework AE, L1 loss: test MSE", "—"),
-        ("loss-huber", "homework AE, Huber loss: test MSE", "—"),
+        ("ae-loss-mse", "homework AE, MSE loss: test MSE", "—"),
+        ("ae-loss-l1", "homework AE, L1 loss: test MSE", "—"),
+        ("ae-loss-huber", "homework AE, Huber loss: test MSE", "—"),
     ] {
         let dir = folders.get(name);
         let m = read(&dir.join("metrics.json"));

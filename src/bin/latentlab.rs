@@ -125,7 +125,7 @@ enum Command {
         #[arg(long)]
         reuse_only: bool,
         /// Comma-separated sections to run (default: all). Names: ae-homework, ae-improved,
-        /// pca10, loss-mse, loss-l1, loss-huber, search, finetuned-homework, finetuned-improved,
+        /// pca10, ae-loss-mse, ae-loss-l1, ae-loss-huber, search, finetuned-homework, finetuned-improved,
         /// softmax-latent, finetuned-plane2d, latent, mnist-classifier, gan-gan, gan-acgan,
         /// gan-conv-acgan, gan-quality.
         #[arg(long)]
