@@ -144,6 +144,64 @@ impl FinetuneRun {
     }
 }
 
+/// Running sums of the two losses over a joint (reconstruction + classification) epoch.
+#[derive(Debug, Default)]
+pub(crate) struct JointTally {
+    rec: f64,
+    cls: f64,
+    n: usize,
+}
+
+impl JointTally {
+    /// Adds one batch of `b` images: checks both losses, then sums them.
+    pub(crate) fn add(
+        &mut self,
+        what: &str,
+        (rec, cls): (f64, f64),
+        b: usize,
+        (epoch, step): (usize, usize),
+    ) -> anyhow::Result<()> {
+        check_finite(what, rec + cls, epoch, step)?;
+        self.rec += rec * b as f64;
+        self.cls += cls * b as f64;
+        self.n += b;
+        Ok(())
+    }
+
+    /// The epoch's record (`train_loss` = total; `extra`: `reconstruction`, `classification`,
+    /// `test_accuracy`, `test_mse`) and its progress line, labelled `label`.
+    pub(crate) fn finish(
+        &self,
+        label: &str,
+        (epoch, epochs): (usize, usize),
+        weight: f64,
+        lr: f64,
+        seconds: f64,
+        (acc, mse): (f64, f64),
+    ) -> (EpochRecord, String) {
+        let n = self.n.max(1) as f64;
+        let (r, c) = (self.rec / n, self.cls / n);
+        let mut rec = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: r + weight * c,
+            test_loss: Some(mse),
+            lr,
+            seconds,
+            extra: Default::default(),
+        };
+        rec.extra.insert("reconstruction".into(), r);
+        rec.extra.insert("classification".into(), c);
+        rec.extra.insert("test_accuracy".into(), acc);
+        rec.extra.insert("test_mse".into(), mse);
+        let line = format!(
+            "[{label}] epoch {:>2}/{epochs}  reconstruction {r:.4}  cross-entropy {c:.4}  test accuracy {:.1}%  test MSE {mse:.4}",
+            epoch + 1,
+            100.0 * acc,
+        );
+        (rec, line)
+    }
+}
+
 /// Accuracy (in [0, 1]) and predicted labels of encoder + matcher on `data` (eval mode).
 pub fn classify(ae: &AutoencoderRun, matcher: &Matcher, data: &Dataset) -> (f64, Vec<i64>) {
     let device = ae.vs.device();
@@ -239,7 +297,7 @@ pub fn finetune(
             .lr(config.joint_optimizer.lr, epoch, config.joint_epochs);
         opt_ae.set_lr(lr);
         opt_m.set_lr(lr);
-        let (mut rec_sum, mut cls_sum, mut n) = (0.0, 0.0, 0usize);
+        let mut tally = JointTally::default();
         let batches = Batches::new(
             train.len(),
             config.batch_size,
@@ -260,37 +318,24 @@ pub fn finetune(
             loss.backward();
             opt_ae.step();
             opt_m.step();
-            let (r, c) = (rec_loss.double_value(&[]), cls_loss.double_value(&[]));
-            check_finite("fine-tuning loss", r + c, epoch + 1, step + 1)?;
-            let b = idx.size()[0] as usize;
-            rec_sum += r * b as f64;
-            cls_sum += c * b as f64;
-            n += b;
+            tally.add(
+                "fine-tuning loss",
+                (rec_loss.double_value(&[]), cls_loss.double_value(&[])),
+                idx.size()[0] as usize,
+                (epoch + 1, step + 1),
+            )?;
         }
         let (acc, _) = classify(ae, &run.matcher, &test);
         let mse = evaluate_reconstruction(&ae.model, &test, LossKind::Mse, device);
-        let (r, c) = (rec_sum / n as f64, cls_sum / n as f64);
-        let mut rec = EpochRecord {
-            epoch: epoch + 1,
-            train_loss: r + config.classification_weight * c,
-            test_loss: Some(mse),
+        let (rec, line) = tally.finish(
+            "joint",
+            (epoch, config.joint_epochs),
+            config.classification_weight,
             lr,
-            seconds: e0.elapsed().as_secs_f64(),
-            extra: Default::default(),
-        };
-        rec.extra.insert("reconstruction".into(), r);
-        rec.extra.insert("classification".into(), c);
-        rec.extra.insert("test_accuracy".into(), acc);
-        rec.extra.insert("test_mse".into(), mse);
-        progress.line(&format!(
-            "[joint] epoch {:>2}/{}  reconstruction {:.4}  cross-entropy {:.4}  test accuracy {:.1}%  test MSE {:.4}",
-            epoch + 1,
-            config.joint_epochs,
-            r,
-            c,
-            100.0 * acc,
-            mse
-        ));
+            e0.elapsed().as_secs_f64(),
+            (acc, mse),
+        );
+        progress.line(&line);
         run.joint_history.epochs.push(rec);
     }
     let (f_train_acc, _) = classify(ae, &run.matcher, &train);

@@ -7,7 +7,8 @@
 //! reconstructions collapse towards one picture per class: the trade-off the homework describes.
 
 use super::autoencoder::{evaluate_reconstruction, AutoencoderRun};
-use super::{check_finite, EpochRecord, History, LossKind, LrSchedule, OptimizerConfig, Progress};
+use super::finetune::JointTally;
+use super::{History, LossKind, LrSchedule, OptimizerConfig, Progress};
 use crate::data::{BatchOrder, Batches, Dataset};
 use crate::fsutil;
 use crate::runtime::Profile;
@@ -167,7 +168,7 @@ pub fn train_softmax_latent(
             .schedule
             .lr(config.optimizer.lr, epoch, config.epochs);
         opt.set_lr(lr);
-        let (mut rec_sum, mut cls_sum, mut n) = (0.0, 0.0, 0usize);
+        let mut tally = JointTally::default();
         let batches = Batches::new(
             train.len(),
             config.batch_size,
@@ -184,36 +185,23 @@ pub fn train_softmax_latent(
             let cls_loss = logits.cross_entropy_for_logits(&y);
             let loss = &rec_loss + config.classification_weight * &cls_loss;
             opt.backward_step(&loss);
-            let (r, c) = (rec_loss.double_value(&[]), cls_loss.double_value(&[]));
-            check_finite("softmax-latent loss", r + c, epoch + 1, step + 1)?;
-            let b = idx.size()[0] as usize;
-            rec_sum += r * b as f64;
-            cls_sum += c * b as f64;
-            n += b;
+            tally.add(
+                "softmax-latent loss",
+                (rec_loss.double_value(&[]), cls_loss.double_value(&[])),
+                idx.size()[0] as usize,
+                (epoch + 1, step + 1),
+            )?;
         }
         let (acc, mse) = evaluate_softmax_latent(&ae, &test);
-        let (r, c) = (rec_sum / n as f64, cls_sum / n as f64);
-        let mut rec = EpochRecord {
-            epoch: epoch + 1,
-            train_loss: r + config.classification_weight * c,
-            test_loss: Some(mse),
+        let (rec, line) = tally.finish(
+            "softmax latent",
+            (epoch, config.epochs),
+            config.classification_weight,
             lr,
-            seconds: e0.elapsed().as_secs_f64(),
-            extra: Default::default(),
-        };
-        rec.extra.insert("reconstruction".into(), r);
-        rec.extra.insert("classification".into(), c);
-        rec.extra.insert("test_accuracy".into(), acc);
-        rec.extra.insert("test_mse".into(), mse);
-        progress.line(&format!(
-            "[softmax latent] epoch {:>2}/{}  reconstruction {:.4}  cross-entropy {:.4}  test accuracy {:.1}%  test MSE {:.4}",
-            epoch + 1,
-            config.epochs,
-            r,
-            c,
-            100.0 * acc,
-            mse
-        ));
+            e0.elapsed().as_secs_f64(),
+            (acc, mse),
+        );
+        progress.line(&line);
         history.epochs.push(rec);
     }
     let (test_accuracy_after, test_mse_after) = evaluate_softmax_latent(&ae, &test);
