@@ -626,8 +626,8 @@ The homework ended with a guess: "the artifacts could have probably been solved 
 convolutional architecture". Here is that experiment. The **DCGAN-style** generator maps noise and
 class to a 64×7×7 feature map, then two transposed convolutions (64 → 32 → 1 channels, batch
 normalisation between them) upsample it to 28×28; the discriminator uses two strided convolutions
-(32 and 64 channels). It is small on purpose: twice the channels costs four times the arithmetic,
-about 10 minutes an epoch on one CPU core, for digits the classifier scores no better. Convolutions share weights across
+(32 and 64 channels). It is small on purpose, to train in minutes on a CPU: twice the channels
+would cost four times the arithmetic. Convolutions share weights across
 positions, so a stroke is drawn the same way wherever it is — exactly what the fully connected
 generator could not do. The training code is the same as in notebook 5.
 """),

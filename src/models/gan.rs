@@ -72,8 +72,8 @@ pub struct GanArch {
 impl GanArch {
     /// Default sizes for a kind: noise 100, hidden 256/512/1024, dropout 0.3, slope 0.2, and 32
     /// base channels for the convolutional models (G: 64×7×7 → 32×14×14 → 1×28×28; D: 32 → 64
-    /// channels). 64 base channels cost 4× the arithmetic, about 10 minutes an epoch on one CPU
-    /// core, for digits the classifier cannot tell apart from these.
+    /// channels), small enough to train in minutes on a CPU; 64 base channels cost 4× the
+    /// arithmetic.
     pub fn new(kind: GanKind) -> Self {
         GanArch {
             kind,
