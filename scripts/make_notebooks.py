@@ -574,7 +574,7 @@ figures::labelled_rows(&[("real", &real), ("generated", &fake)], "Real test digi
 Ten samples per class from the AC-GAN. Within a row, look for variety in slant and thickness — a
 generator that draws the same "3" ten times has collapsed.
 """),
-    code("""figures::digit_grid(&acgan.sample_grid(10, 0), 10, "AC-GAN samples, one row per digit")?"""),
+    code("""figures::class_grid(&acgan.sample_grid(10, 0), 10, "AC-GAN samples, one row per digit")?"""),
     md("""
 The unconditional GAN cannot be asked for a digit: we can only look at what it draws and count.
 """),
@@ -642,7 +642,7 @@ let gan = train::train_or_load_gan(&GanConfig::new(GanKind::Gan, profile), &trai
 Look at stroke continuity and the background: the convolutional samples should have clean black
 backgrounds and unbroken strokes, where the fully connected ones show speckles.
 """),
-    code("""figures::digit_grid(&conv.sample_grid(10, 0), 10, "Convolutional AC-GAN, one row per digit")?"""),
+    code("""figures::class_grid(&conv.sample_grid(10, 0), 10, "Convolutional AC-GAN, one row per digit")?"""),
     code("""figures::gan_losses(&conv.history, &conv.config, "Convolutional AC-GAN: losses")?"""),
     md("""
 ## The comparison, measured

@@ -108,18 +108,37 @@ pub fn compare_curves(
     line_plot(title, "epoch", y_label, &series, &[] as &[VMarker], false)
 }
 
-/// Images `[n, 1, 28, 28]` in `[0, 1]` in rows of `per_row` (a real-vs-generated panel, a
-/// class-by-class AC-GAN grid, …). With exactly 10 rows of images, rows are labelled 0–9.
+/// Images `[n, 1, 28, 28]` in `[0, 1]` in unlabelled rows of `per_row` (an unconditional GAN's
+/// samples, generated images of one class, …).
 pub fn digit_grid(images: &Tensor, per_row: usize, title: &str) -> anyhow::Result<Figure> {
+    grid_rows(images, per_row, title, false)
+}
+
+/// Ten rows of `per_row` images, one per digit, labelled 0–9: an AC-GAN's
+/// [`crate::train::GanRun::sample_grid`]. Fails unless the images fill exactly ten rows.
+pub fn class_grid(images: &Tensor, per_row: usize, title: &str) -> anyhow::Result<Figure> {
+    grid_rows(images, per_row, title, true)
+}
+
+fn grid_rows(
+    images: &Tensor,
+    per_row: usize,
+    title: &str,
+    by_class: bool,
+) -> anyhow::Result<Figure> {
     let imgs = tensor_to_images(images);
     anyhow::ensure!(!imgs.is_empty(), "no images to draw");
     let per_row = per_row.max(1);
-    let n_rows = imgs.len().div_ceil(per_row);
+    anyhow::ensure!(
+        !by_class || imgs.len() == 10 * per_row,
+        "a class grid needs 10 rows of {per_row} images, got {} images",
+        imgs.len()
+    );
     let rows: Vec<ImageRow> = imgs
         .chunks(per_row)
         .enumerate()
         .map(|(i, c)| ImageRow {
-            label: if n_rows == 10 {
+            label: if by_class {
                 i.to_string()
             } else {
                 String::new()

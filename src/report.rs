@@ -286,16 +286,19 @@ pub fn write_report(
             )?];
             if dir.join("generator.safetensors").exists() {
                 let gan = crate::train::load_gan(&dir, tch::Device::Cpu)?;
-                let grid = if c.arch.kind.conditional() {
-                    gan.sample_grid(10, 0)
+                figs.push(if c.arch.kind.conditional() {
+                    crate::figures::class_grid(
+                        &gan.sample_grid(10, 0),
+                        10,
+                        &format!("{name}: samples, one row per digit"),
+                    )?
                 } else {
-                    gan.sample(100, None, 0)
-                };
-                figs.push(crate::figures::digit_grid(
-                    &grid,
-                    10,
-                    &format!("{name}: samples"),
-                )?);
+                    crate::figures::digit_grid(
+                        &gan.sample(100, None, 0),
+                        10,
+                        &format!("{name}: samples"),
+                    )?
+                });
             }
             sections.push(section(&name, &figs, &dir));
         }

@@ -102,3 +102,15 @@ fn sampling_is_reproducible_by_seed() {
     let v = a.min().double_value(&[]);
     assert!(v >= 0.0 && a.max().double_value(&[]) <= 1.0);
 }
+
+#[test]
+fn a_class_grid_needs_ten_full_rows_and_a_digit_grid_takes_any_count() {
+    let imgs = Tensor::zeros([30, 1, 28, 28], (Kind::Float, Device::Cpu));
+    latentlab::figures::digit_grid(&imgs, 10, "three rows").unwrap();
+    let err = latentlab::figures::class_grid(&imgs, 10, "three rows")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("10 rows of 10 images, got 30"), "{err}");
+    let hundred = Tensor::zeros([100, 1, 28, 28], (Kind::Float, Device::Cpu));
+    latentlab::figures::class_grid(&hundred, 10, "ten rows").unwrap();
+}

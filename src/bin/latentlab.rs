@@ -547,8 +547,12 @@ fn gan_command(command: GanCommand) -> anyhow::Result<()> {
             } else {
                 run.sample(100, None, 0)
             };
-            latentlab::figures::digit_grid(&grid, 10, "Generated digits")?
-                .save(out.join("samples.png"))?;
+            let fig = if kind.conditional() {
+                latentlab::figures::class_grid(&grid, 10, "Generated digits, one row per class")?
+            } else {
+                latentlab::figures::digit_grid(&grid, 10, "Generated digits")?
+            };
+            fig.save(out.join("samples.png"))?;
             latentlab::figures::gan_losses(
                 &run.history,
                 &run.config,
