@@ -127,3 +127,44 @@ fn a_softmax_latent_refuses_a_code_that_is_not_10_d() {
         "{err}"
     );
 }
+
+#[test]
+fn the_decoder_refit_changes_only_the_decoder_and_keeps_the_accuracy() {
+    common::single_thread();
+    let train = common::small(DatasetKind::FashionMnist, Split::Train, 256);
+    let test = common::small(DatasetKind::FashionMnist, Split::Test, 128);
+    let mut ae_cfg = AutoencoderConfig::homework(Profile::Quick);
+    ae_cfg.epochs = 1;
+    let mut ae = train_autoencoder(&ae_cfg, &train, &test, None, &mut Progress::Silent).unwrap();
+    let mut cfg = FinetuneConfig::for_profile(Profile::Quick);
+    cfg.matcher_epochs = 1;
+    cfg.joint_epochs = 1;
+    let run = finetune(&mut ae, &cfg, &train, &test, None, &mut Progress::Silent).unwrap();
+    let (acc_before, pred_before) = latentlab::train::classify(&ae, &run.matcher, &test);
+    let before = common::snapshot(&ae.vs);
+    cfg.decoder_epochs = 2;
+    let h = latentlab::train::finetune::refit_decoder(
+        &mut ae,
+        &cfg,
+        &train,
+        &test,
+        &mut Progress::Silent,
+    )
+    .unwrap();
+    assert_eq!(h.epochs.len(), 2);
+    let changed = common::changed(&before, &common::snapshot(&ae.vs));
+    assert!(!changed.is_empty());
+    assert!(
+        changed.iter().all(|k| k.starts_with("decoder")),
+        "{changed:?}"
+    );
+    let (acc_after, pred_after) = latentlab::train::classify(&ae, &run.matcher, &test);
+    assert_eq!((acc_before, pred_before), (acc_after, pred_after));
+    // The encoder trains again afterwards.
+    assert!(ae
+        .vs
+        .variables()
+        .iter()
+        .filter(|(k, _)| k.starts_with("encoder") && !k.contains("running"))
+        .all(|(_, t)| t.requires_grad()));
+}

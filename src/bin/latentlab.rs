@@ -46,6 +46,10 @@ enum Command {
         /// Override the epochs of phase 2 (everything together).
         #[arg(long)]
         joint_epochs: Option<usize>,
+        /// Override the epochs of phase 3 (decoder refit). With --from a fine-tuned folder, only
+        /// this phase runs, on that model, and the result is written to --out.
+        #[arg(long)]
+        decoder_epochs: Option<usize>,
         /// A JSON FinetuneConfig (e.g. the finetune_config.json of an earlier run) instead of
         /// the profile's defaults; the epoch flags still override it.
         #[arg(long)]
@@ -330,6 +334,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             from,
             matcher_epochs,
             joint_epochs,
+            decoder_epochs,
             config,
             softmax_latent: false,
         } => finetune_command(
@@ -337,7 +342,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &out,
             from,
             config,
-            (matcher_epochs, joint_epochs),
+            (matcher_epochs, joint_epochs, decoder_epochs),
         ),
         Command::Gan { command } => gan_command(command),
         Command::Latent {
@@ -443,9 +448,48 @@ fn finetune_command(
     out: &std::path::Path,
     from: Option<PathBuf>,
     config: Option<PathBuf>,
-    (matcher_epochs, joint_epochs): (Option<usize>, Option<usize>),
+    (matcher_epochs, joint_epochs, decoder_epochs): (Option<usize>, Option<usize>, Option<usize>),
 ) -> anyhow::Result<()> {
     let device = runtime::device();
+    if let Some(dir) = from
+        .as_ref()
+        .filter(|d| d.join("finetune_config.json").exists())
+    {
+        let Some(epochs) = decoder_epochs.filter(|&e| e > 0) else {
+            anyhow::bail!(
+                "{} is already fine-tuned: pass --decoder-epochs N to refit its decoder, or an autoencoder folder (e.g. data/checkpoints/ae-improved) to fine-tune from scratch",
+                dir.display()
+            )
+        };
+        let (mut ae, mut run) = latentlab::train::load_finetuned(dir, device)?;
+        run.config.decoder_epochs = epochs;
+        let test = Dataset::load(ae.config.dataset, Split::Test, profile)?;
+        let train = Dataset::load(ae.config.dataset, Split::Train, profile)?;
+        run.decoder_history = latentlab::train::finetune::refit_decoder(
+            &mut ae,
+            &run.config,
+            &train.to_device(device),
+            &test.to_device(device),
+            &mut Progress::auto(),
+        )?;
+        let (acc, _) = latentlab::train::classify(&ae, &run.matcher, &test);
+        let mse = latentlab::train::evaluate_reconstruction(
+            &ae.model,
+            &test,
+            latentlab::train::LossKind::Mse,
+            device,
+        );
+        if let Some(m) = run.metrics.as_mut() {
+            m.test_mse_after = mse;
+            m.seconds += run.decoder_history.seconds();
+        }
+        latentlab::train::finetune::save_finetuned(out, &ae, &run)?;
+        println!(
+            "decoder refit: test accuracy {:.1}% (unchanged), test MSE {mse:.4}",
+            100.0 * acc
+        );
+        return Ok(());
+    }
     let mut ae = match from {
         Some(p) => load_autoencoder(&p, device)?,
         None => anyhow::bail!("pass --from with an autoencoder run folder (e.g. data/checkpoints/ae-homework or one written by `latentlab ae train`)"),
@@ -463,6 +507,9 @@ fn finetune_command(
     }
     if let Some(e) = joint_epochs {
         cfg.joint_epochs = e;
+    }
+    if let Some(e) = decoder_epochs {
+        cfg.decoder_epochs = e;
     }
     let train = Dataset::load(ae.config.dataset, Split::Train, profile)?;
     let test = Dataset::load(ae.config.dataset, Split::Test, profile)?;

@@ -32,12 +32,24 @@ pub struct FinetuneConfig {
     pub joint_schedule: LrSchedule,
     /// Weight of the cross-entropy against the reconstruction loss in phase 2.
     pub classification_weight: f64,
+    /// Epochs of phase 3, the decoder refit (0: none; older configs without it: 0). Encoder and
+    /// matcher are frozen, so the codes and the accuracy stay exactly as phase 2 left them,
+    /// while the decoder adapts to the codes it now receives.
+    #[serde(default)]
+    pub decoder_epochs: usize,
+    /// Learning rate of phase 3 (cosine decay to 2 % of it).
+    #[serde(default = "default_decoder_lr")]
+    pub decoder_lr: f64,
     /// Reconstruction loss in phase 2.
     pub reconstruction_loss: LossKind,
     /// Mini-batch size.
     pub batch_size: usize,
     /// Seed for the matcher's weights and the batch order.
     pub seed: u64,
+}
+
+fn default_decoder_lr() -> f64 {
+    1e-4
 }
 
 impl FinetuneConfig {
@@ -58,6 +70,8 @@ impl FinetuneConfig {
             joint_optimizer: OptimizerConfig::adam(5e-4),
             joint_schedule: LrSchedule::Cosine { min_factor: 0.02 },
             classification_weight: 0.05,
+            decoder_epochs: 0,
+            decoder_lr: default_decoder_lr(),
             reconstruction_loss: LossKind::Mse,
             // Quick runs see 4,000 images: smaller batches give the matcher enough steps.
             batch_size: match profile {
@@ -73,6 +87,11 @@ impl FinetuneConfig {
         self.matcher_optimizer.validate()?;
         self.joint_optimizer.validate()?;
         anyhow::ensure!(self.batch_size >= 1, "batch_size must be at least 1");
+        anyhow::ensure!(
+            self.decoder_lr.is_finite() && self.decoder_lr > 0.0,
+            "decoder_lr must be positive, got {}",
+            self.decoder_lr
+        );
         anyhow::ensure!(
             self.classification_weight.is_finite() && self.classification_weight >= 0.0,
             "classification_weight must be >= 0, got {}",
@@ -115,6 +134,8 @@ pub struct FinetuneRun {
     /// Phase 2, per epoch: `train_loss` = total; `extra` has `reconstruction`, `classification`,
     /// `test_accuracy`, `test_mse`.
     pub joint_history: History,
+    /// Phase 3 (decoder refit), per epoch: `train_loss` = reconstruction, `test_loss` = test MSE.
+    pub decoder_history: History,
     /// Final numbers.
     pub metrics: Option<FinetuneMetrics>,
 }
@@ -131,6 +152,7 @@ impl FinetuneRun {
             matcher,
             matcher_history: History::default(),
             joint_history: History::default(),
+            decoder_history: History::default(),
             metrics: None,
         }
     }
@@ -338,6 +360,9 @@ pub fn finetune(
         progress.line(&line);
         run.joint_history.epochs.push(rec);
     }
+    if config.decoder_epochs > 0 {
+        run.decoder_history = refit_decoder(ae, config, &train, &test, progress)?;
+    }
     let (f_train_acc, _) = classify(ae, &run.matcher, &train);
     let (f_test_acc, _) = classify(ae, &run.matcher, &test);
     let metrics = FinetuneMetrics {
@@ -349,17 +374,106 @@ pub fn finetune(
         test_mse_after: evaluate_reconstruction(&ae.model, &test, LossKind::Mse, device),
         seconds: t0.elapsed().as_secs_f64(),
     };
-    run.metrics = Some(metrics.clone());
+    run.metrics = Some(metrics);
     if let Some(dir) = out {
-        fsutil::write_json(dir.join("finetune_config.json"), config)?;
-        fsutil::save_varstore(&run.vs, dir.join("matcher.safetensors"))?;
-        let ae_dir = dir.join("autoencoder");
-        ae.save(&ae_dir)?;
-        fsutil::write_json(dir.join("matcher_history.json"), &run.matcher_history)?;
-        fsutil::write_json(dir.join("joint_history.json"), &run.joint_history)?;
-        fsutil::write_json(dir.join("metrics.json"), &metrics)?;
+        save_finetuned(dir, ae, &run)?;
     }
     Ok(run)
+}
+
+/// Writes a fine-tuned model: `finetune_config.json`, `matcher.safetensors`, `autoencoder/`,
+/// the three phase histories and (last) `metrics.json`, each atomically.
+pub fn save_finetuned(dir: &Path, ae: &AutoencoderRun, run: &FinetuneRun) -> anyhow::Result<()> {
+    fsutil::write_json(dir.join("finetune_config.json"), &run.config)?;
+    fsutil::save_varstore(&run.vs, dir.join("matcher.safetensors"))?;
+    ae.save(&dir.join("autoencoder"))?;
+    fsutil::write_json(dir.join("matcher_history.json"), &run.matcher_history)?;
+    fsutil::write_json(dir.join("joint_history.json"), &run.joint_history)?;
+    fsutil::write_json(dir.join("decoder_history.json"), &run.decoder_history)?;
+    if let Some(m) = &run.metrics {
+        fsutil::write_json(dir.join("metrics.json"), m)?;
+    }
+    Ok(())
+}
+
+/// Phase 3: `config.decoder_epochs` epochs of reconstruction training of the decoder alone, the
+/// encoder frozen (eval mode, no gradients), at `config.decoder_lr` with a cosine decay.
+/// Returns its history; the codes, and so the matcher's accuracy, do not change.
+pub fn refit_decoder(
+    ae: &mut AutoencoderRun,
+    config: &FinetuneConfig,
+    train: &Dataset,
+    test: &Dataset,
+    progress: &mut Progress,
+) -> anyhow::Result<History> {
+    config.validate()?;
+    let device = ae.vs.device();
+    let encoder: Vec<Tensor> = ae
+        .vs
+        .variables()
+        .into_iter()
+        .filter(|(name, t)| name.starts_with("encoder") && t.requires_grad())
+        .map(|(_, t)| t)
+        .collect();
+    for t in &encoder {
+        let _ = t.set_requires_grad(false);
+    }
+    let result = (|| {
+        let opt_cfg = OptimizerConfig {
+            lr: config.decoder_lr,
+            ..config.joint_optimizer.clone()
+        };
+        let mut opt = opt_cfg.build(&ae.vs)?;
+        let schedule = LrSchedule::Cosine { min_factor: 0.02 };
+        let mut history = History::default();
+        for epoch in 0..config.decoder_epochs {
+            let e0 = Instant::now();
+            let lr = schedule.lr(config.decoder_lr, epoch, config.decoder_epochs);
+            opt.set_lr(lr);
+            let (mut sum, mut n) = (0.0, 0usize);
+            let batches = Batches::new(
+                train.len(),
+                config.batch_size,
+                BatchOrder::Shuffled {
+                    seed: config.seed + 2000,
+                    epoch: epoch as u64,
+                },
+            );
+            for (step, idx) in batches.enumerate() {
+                let (x, _) = train.batch(&idx);
+                let z = tch::no_grad(|| ae.model.encode(&x, false));
+                let loss = config
+                    .reconstruction_loss
+                    .compute(&ae.model.decode(&z, true), &x);
+                opt.backward_step(&loss);
+                let v = loss.double_value(&[]);
+                check_finite("decoder refit loss", v, epoch + 1, step + 1)?;
+                sum += v * idx.size()[0] as f64;
+                n += idx.size()[0] as usize;
+            }
+            let mse = evaluate_reconstruction(&ae.model, test, LossKind::Mse, device);
+            let rec = EpochRecord {
+                epoch: epoch + 1,
+                train_loss: sum / n.max(1) as f64,
+                test_loss: Some(mse),
+                lr,
+                seconds: e0.elapsed().as_secs_f64(),
+                extra: Default::default(),
+            };
+            progress.line(&format!(
+                "[decoder refit] epoch {:>2}/{}  reconstruction {:.4}  test MSE {mse:.4}",
+                epoch + 1,
+                config.decoder_epochs,
+                rec.train_loss
+            ));
+            history.epochs.push(rec);
+        }
+        Ok(history)
+    })();
+    for t in &encoder {
+        let _ = t.set_requires_grad(true);
+    }
+    result
 }
 
 /// Loads a folder written by [`finetune`]: the fine-tuned autoencoder and the matcher.
@@ -370,6 +484,7 @@ pub fn load_finetuned(dir: &Path, device: Device) -> anyhow::Result<(Autoencoder
     fsutil::load_varstore(&mut run.vs, dir.join("matcher.safetensors"))?;
     run.matcher_history = fsutil::read_json(dir.join("matcher_history.json")).unwrap_or_default();
     run.joint_history = fsutil::read_json(dir.join("joint_history.json")).unwrap_or_default();
+    run.decoder_history = fsutil::read_json(dir.join("decoder_history.json")).unwrap_or_default();
     run.metrics = fsutil::read_json(dir.join("metrics.json")).ok();
     Ok((ae, run))
 }
