@@ -243,6 +243,23 @@ impl AutoencoderRun {
     }
 }
 
+impl AutoencoderRun {
+    /// As [`AutoencoderRun::save`] for a model changed after its metrics were measured (by
+    /// fine-tuning): no `metrics.json`, and a stale one in `dir` is removed. The caller writes
+    /// the new numbers beside it.
+    pub fn save_tuned(&self, dir: &Path) -> anyhow::Result<()> {
+        fsutil::save_varstore(&self.vs, dir.join("checkpoint.safetensors"))?;
+        fsutil::write_json(dir.join("config.json"), &self.config)?;
+        fsutil::write_json(dir.join("history.json"), &self.history)?;
+        let stale = dir.join("metrics.json");
+        if stale.exists() {
+            std::fs::remove_file(&stale)
+                .with_context(|| format!("cannot remove {}", stale.display()))?;
+        }
+        Ok(())
+    }
+}
+
 trait EvalForward {
     fn forward_t_eval(&self, x: &Tensor) -> Tensor;
 }

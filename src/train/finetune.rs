@@ -387,13 +387,8 @@ pub fn finetune(
 pub fn save_finetuned(dir: &Path, ae: &AutoencoderRun, run: &FinetuneRun) -> anyhow::Result<()> {
     fsutil::write_json(dir.join("finetune_config.json"), &run.config)?;
     fsutil::save_varstore(&run.vs, dir.join("matcher.safetensors"))?;
-    ae.save(&dir.join("autoencoder"))?;
-    // The autoencoder's own metrics describe it before fine-tuning; `metrics.json` beside the
-    // matcher holds the numbers after it.
-    let stale = dir.join("autoencoder").join("metrics.json");
-    if stale.exists() {
-        std::fs::remove_file(&stale)?;
-    }
+    // `metrics.json` beside the matcher holds the numbers after fine-tuning.
+    ae.save_tuned(&dir.join("autoencoder"))?;
     fsutil::write_json(dir.join("matcher_history.json"), &run.matcher_history)?;
     fsutil::write_json(dir.join("joint_history.json"), &run.joint_history)?;
     fsutil::write_json(dir.join("decoder_history.json"), &run.decoder_history)?;

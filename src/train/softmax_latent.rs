@@ -213,7 +213,7 @@ pub fn train_softmax_latent(
         seconds: t0.elapsed().as_secs_f64(),
     };
     if let Some(dir) = out {
-        ae.save(&dir.join("autoencoder"))?;
+        ae.save_tuned(&dir.join("autoencoder"))?;
         fsutil::write_json(dir.join("history.json"), &history)?;
         // Written last: its presence marks a finished run.
         fsutil::write_json(dir.join("softmax_config.json"), config)?;
