@@ -99,6 +99,8 @@ fn a_softmax_latent_becomes_a_classifier_and_its_codes_are_probabilities() {
     let p = softmax_codes(&run.ae, &x);
     let sums = Vec::<f32>::try_from(p.sum_dim_intlist(1, false, Kind::Float)).unwrap();
     assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5), "{sums:?}");
+    // The tuned autoencoder's old numbers are not left beside it.
+    assert!(!dir.path().join("autoencoder").join("metrics.json").exists());
     // The folder reloads to the same model.
     let back = latentlab::train::load_softmax_latent(dir.path(), Device::Cpu).unwrap();
     assert!(softmax_codes(&back.ae, &x).allclose(&p, 1e-6, 1e-6, false));
