@@ -58,7 +58,7 @@ pub struct GanConfig {
 }
 
 impl GanConfig {
-    /// Settings for a kind and profile. `full`: 50 epochs (FC) or 10 (conv) on 60,000 digits in
+    /// Settings for a kind and profile. `full`: 50 epochs (FC) or 15 (conv) on 60,000 digits in
     /// batches of 128, the discriminator trained 2× from epoch 25 and 3× from epoch 40 (FC) or 2×
     /// from epoch 8 (conv);
     /// `quick`: 6 (FC) or
@@ -84,7 +84,7 @@ impl GanConfig {
                 }],
             ),
             (Profile::Full, GanKind::ConvAcGan) => (
-                10,
+                15,
                 vec![DStepsFrom {
                     epoch: 8,
                     d_steps: 2,
