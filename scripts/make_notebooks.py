@@ -655,7 +655,7 @@ smallest and largest share: 10 % / 10 % is perfectly balanced, a collapsed GAN w
 
 Looking is not measuring. In the full profile (shipped run) this small convolutional model has
 the cleaner backgrounds, yet it scores *worse* than the fully connected AC-GAN on both numbers
-(89.7 % against 98.8 % consistency). Its loss plot above tells why: the discriminator wins from
+(89.6 % against 98.8 % consistency). Its loss plot above tells why: the discriminator wins from
 the start (G's loss stays near 1.8), and the extra discriminator steps of the homework's schedule
 only widen the gap. A GAN is a balance, and a better generator architecture does not help if
 the discriminator is allowed to overpower it.
