@@ -37,3 +37,10 @@ pub fn changed(
         .map(|(k, _)| k.clone())
         .collect()
 }
+
+/// Serialises the tests of one binary that need libtorch's global random stream to themselves
+/// (the same seed must give the same draws while they run).
+pub fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

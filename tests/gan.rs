@@ -21,6 +21,7 @@ fn tiny(kind: GanKind) -> GanConfig {
 #[test]
 fn one_d_step_changes_only_d_and_one_g_step_only_g() {
     common::single_thread();
+    let _rng = common::rng_lock();
     for kind in [GanKind::Gan, GanKind::AcGan, GanKind::ConvAcGan] {
         let cfg = tiny(kind);
         let run = GanRun::new(&cfg, Device::Cpu).unwrap();
@@ -56,6 +57,7 @@ fn one_d_step_changes_only_d_and_one_g_step_only_g() {
 #[test]
 fn a_nan_loss_stops_training_with_epoch_and_step() {
     common::single_thread();
+    let _rng = common::rng_lock();
     let dir = tempfile::tempdir().unwrap();
     let data = common::small(DatasetKind::Mnist, Split::Train, 256);
     let mut cfg = tiny(GanKind::AcGan);
@@ -70,6 +72,7 @@ fn a_nan_loss_stops_training_with_epoch_and_step() {
 #[test]
 fn a_resumed_run_continues_its_history() {
     common::single_thread();
+    let _rng = common::rng_lock();
     let dir = tempfile::tempdir().unwrap();
     let data = common::small(DatasetKind::Mnist, Split::Train, 256);
     let mut cfg = tiny(GanKind::Gan);
@@ -94,6 +97,7 @@ fn a_resumed_run_continues_its_history() {
 #[test]
 fn sampling_is_reproducible_by_seed() {
     common::single_thread();
+    let _rng = common::rng_lock();
     let run = GanRun::new(&tiny(GanKind::ConvAcGan), Device::Cpu).unwrap();
     let a = run.sample(8, Some(3), 1);
     assert_eq!(a.size(), [8, 1, 28, 28]);
@@ -113,4 +117,48 @@ fn a_class_grid_needs_ten_full_rows_and_a_digit_grid_takes_any_count() {
     assert!(err.contains("10 rows of 10 images, got 30"), "{err}");
     let hundred = Tensor::zeros([100, 1, 28, 28], (Kind::Float, Device::Cpu));
     latentlab::figures::class_grid(&hundred, 10, "ten rows").unwrap();
+}
+
+#[test]
+fn the_fake_class_loss_of_the_discriminator_is_weighted() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let data = common::small(DatasetKind::Mnist, Split::Train, 32);
+    let (x, y) = data.range(0, 32);
+    let real = x * 2.0 - 1.0;
+    // Same weights, same noise and dropout masks: only the weight of the fake class loss differs.
+    let loss_with = |w: f64| {
+        let mut cfg = tiny(GanKind::ConvAcGan);
+        cfg.d_fake_class_weight = w;
+        let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+        let mut opt = cfg.d_optimizer.build(&run.d_vs).unwrap();
+        tch::manual_seed(11);
+        discriminator_step(&run, &mut opt, &real, &y)
+            .0
+            .double_value(&[])
+    };
+    let (l0, l1, l2) = (loss_with(0.0), loss_with(1.0), loss_with(2.0));
+    let ce = l1 - l0;
+    assert!(ce > 0.1, "the fake class loss adds {ce}");
+    assert!((l2 - l0 - 2.0 * ce).abs() < 1e-4, "{l0} {l1} {l2}");
+}
+
+#[test]
+fn the_conv_acgan_trains_its_class_head_on_real_digits_and_bad_weights_are_refused() {
+    let cfg = GanConfig::new(GanKind::ConvAcGan, Profile::Full);
+    assert_eq!(cfg.d_fake_class_weight, 0.0);
+    assert!(cfg.d_schedule.is_empty());
+    assert_eq!(
+        GanConfig::new(GanKind::AcGan, Profile::Full).d_fake_class_weight,
+        1.0
+    );
+    let mut bad = cfg.clone();
+    bad.d_fake_class_weight = -1.0;
+    let err = bad.validate().unwrap_err().to_string();
+    assert!(err.contains("d_fake_class_weight"), "{err}");
+    // A config written before the field existed reads as the original AC-GAN (weight 1).
+    let mut json = serde_json::to_value(&cfg).unwrap();
+    json.as_object_mut().unwrap().remove("d_fake_class_weight");
+    let old: GanConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(old.d_fake_class_weight, 1.0);
 }

@@ -153,6 +153,11 @@ pub struct PcaProjection {
 }
 
 /// Projects the rows of `x` (`[n, d]`, d ≥ 2) on their first two principal components.
+///
+/// The data is centred and divided by its overall RMS before linfa fits it, and the projection
+/// is scaled back: PCA does not depend on a global scale, but linfa's iterative eigensolver
+/// (LOBPCG) does, and fails with NaNs on codes whose spread is around 10 (seen on a fine-tuned
+/// autoencoder's latents).
 pub fn pca_project(x: &Array2<f64>) -> anyhow::Result<PcaProjection> {
     anyhow::ensure!(
         x.nrows() >= 3 && x.ncols() >= 2,
@@ -160,10 +165,30 @@ pub fn pca_project(x: &Array2<f64>) -> anyhow::Result<PcaProjection> {
         x.nrows(),
         x.ncols()
     );
-    let pca = Pca::params(2).fit(&DatasetBase::from(x.clone()))?;
-    let z: Array2<f64> = pca.predict(x);
+    let bad = x.iter().filter(|v| !v.is_finite()).count();
+    anyhow::ensure!(
+        bad == 0,
+        "PCA needs finite values: {bad} of the {}×{} entries are NaN or infinite (check the model that produced them)",
+        x.nrows(),
+        x.ncols()
+    );
+    let mean = x.mean_axis(ndarray::Axis(0)).unwrap_or_default();
+    let centred = x - &mean;
+    let rms = centred.mapv(|v| v * v).mean().unwrap_or(0.0).sqrt();
+    let scale = if rms > 0.0 { rms } else { 1.0 };
+    let xs = centred / scale;
+    let fitted = std::panic::catch_unwind(|| Pca::params(2).fit(&DatasetBase::from(xs.clone())))
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "linfa's PCA failed on this {}×{} matrix (its eigensolver did not converge)",
+                x.nrows(),
+                x.ncols()
+            )
+        })?;
+    let pca = fitted?;
+    let z: Array2<f64> = pca.predict(&xs) * scale;
     // linfa reports the ratio over the kept components only; report it over all of them.
-    let total = total_variance(x);
+    let total = total_variance(&xs);
     // Degenerate (rank-1) data can yield a single component: the second axis is then all zero.
     let ev = component_variances(&pca, x.nrows());
     let at = |i: usize| ev.get(i).copied().unwrap_or(0.0) / total.max(f64::MIN_POSITIVE);
@@ -180,6 +205,35 @@ pub fn pca_project(x: &Array2<f64>) -> anyhow::Result<PcaProjection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn projection_does_not_depend_on_the_scale_and_refuses_non_finite_values() {
+        // Ten correlated dimensions with a spread of about 10, like fine-tuned latent codes.
+        let x = Array2::from_shape_fn((2000, 10), |(i, j)| {
+            let t = i as f64 * 0.37;
+            10.0 * ((t * (j as f64 + 1.0)).sin() + 0.5 * (t * 0.11).cos() * j as f64 / 10.0)
+        });
+        let a = pca_project(&x).unwrap();
+        let b = pca_project(&(&x * 1e-3)).unwrap();
+        // Each axis is defined up to its sign.
+        let sign = |f: fn(&(f64, f64)) -> f64| (f(&a.points[0]) * f(&b.points[0])).signum();
+        let (s0, s1) = (sign(|p| p.0), sign(|p| p.1));
+        for (p, q) in a.points.iter().zip(&b.points) {
+            assert!((p.0 * 1e-3 - s0 * q.0).abs() < 1e-6, "{p:?} {q:?}");
+            assert!((p.1 * 1e-3 - s1 * q.1).abs() < 1e-6, "{p:?} {q:?}");
+        }
+        for k in 0..2 {
+            let (r, s) = (a.explained_variance_ratio[k], b.explained_variance_ratio[k]);
+            assert!((r - s).abs() < 1e-9 && r > 0.0 && r < 1.0, "{r} {s}");
+        }
+        let mut bad = x.clone();
+        bad[[5, 3]] = f64::NAN;
+        let err = pca_project(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("1 of the 2000×10 entries are NaN or infinite"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn projection_finds_the_dominant_direction() {

@@ -40,6 +40,12 @@ pub struct GanConfig {
     pub d_schedule: Vec<DStepsFrom>,
     /// Target for real images in the discriminator loss (one-sided label smoothing; 1.0 = none).
     pub real_label: f64,
+    /// AC-GANs: weight of the discriminator's class loss on generated images (the class loss on
+    /// real images always has weight 1). 1 is the original AC-GAN; 0 trains the class head on
+    /// real digits only, so a generated digit must look like a real one of its class to be
+    /// classified as such. Configs written before this field existed read as 1.
+    #[serde(default = "one")]
+    pub d_fake_class_weight: f64,
     /// Seed for weights, noise and batch order.
     pub seed: u64,
     /// Checkpoint every N epochs (and at the end).
@@ -57,25 +63,26 @@ pub struct GanConfig {
     pub inject_nan_at_step: Option<usize>,
 }
 
+fn one() -> f64 {
+    1.0
+}
+
 impl GanConfig {
-    /// Settings for a kind and profile. `full`: 50 epochs (FC) or 15 (conv) on 60,000 digits in
-    /// batches of 128, the discriminator trained 2× from epoch 25 and 3× from epoch 40 (FC) or 2×
-    /// from epoch 8 (conv);
-    /// `quick`: 6 (FC) or
-    /// 3 (conv) epochs over the embedded 4,000 digits, with the 2× schedule in the last ones.
+    /// Settings for a kind and profile. `full`: 50 epochs (FC) or 20 (conv) on 60,000 digits in
+    /// batches of 128; the FC kinds train the discriminator 2× from epoch 25 and 3× from epoch 40,
+    /// as the homework did; `quick`: 6 (FC) or 3 (conv) epochs over the embedded 4,000 digits, the
+    /// FC kinds with the 2× schedule in the last ones.
+    ///
+    /// The conv AC-GAN keeps 1:1 steps and trains its class head on real digits only
+    /// (`d_fake_class_weight` 0): in a sweep of this model (`scripts/conv_acgan_sweep.py`, see
+    /// the README) both choices raised the class consistency, from about 93 % to 99 % at 15 epochs.
     pub fn new(kind: GanKind, profile: Profile) -> Self {
         let adam = |lr| OptimizerConfig {
             beta1: 0.5,
             ..OptimizerConfig::adam(lr)
         };
         let (epochs, schedule) = match (profile, kind) {
-            (Profile::Quick, GanKind::ConvAcGan) => (
-                3,
-                vec![DStepsFrom {
-                    epoch: 3,
-                    d_steps: 2,
-                }],
-            ),
+            (Profile::Quick, GanKind::ConvAcGan) => (3, vec![]),
             (Profile::Quick, _) => (
                 6,
                 vec![DStepsFrom {
@@ -83,13 +90,7 @@ impl GanConfig {
                     d_steps: 2,
                 }],
             ),
-            (Profile::Full, GanKind::ConvAcGan) => (
-                15,
-                vec![DStepsFrom {
-                    epoch: 8,
-                    d_steps: 2,
-                }],
-            ),
+            (Profile::Full, GanKind::ConvAcGan) => (20, vec![]),
             (Profile::Full, _) => (
                 50,
                 vec![
@@ -116,6 +117,7 @@ impl GanConfig {
             d_optimizer: adam(2e-4),
             d_schedule: schedule,
             real_label: 0.9,
+            d_fake_class_weight: if kind == GanKind::ConvAcGan { 0.0 } else { 1.0 },
             seed: 5,
             checkpoint_every: 1,
             log_every: 10,
@@ -141,6 +143,11 @@ impl GanConfig {
             self.real_label > 0.5 && self.real_label <= 1.0,
             "real_label must be in (0.5, 1], got {}",
             self.real_label
+        );
+        anyhow::ensure!(
+            self.d_fake_class_weight.is_finite() && self.d_fake_class_weight >= 0.0,
+            "d_fake_class_weight must be a finite number >= 0, got {}",
+            self.d_fake_class_weight
         );
         for s in &self.d_schedule {
             anyhow::ensure!(
@@ -307,8 +314,10 @@ fn bce(logits: &Tensor, target: f64) -> Tensor {
     logits.binary_cross_entropy_with_logits::<Tensor>(&t, None, None, tch::Reduction::Mean)
 }
 
-/// One discriminator step on a real batch and a fake batch with the same labels. Returns
-/// (loss, mean D(real), mean D(fake)). Only the discriminator's weights change.
+/// One discriminator step on a real batch and a fake batch with the same labels: real/fake loss,
+/// plus for AC-GANs the class loss on the real batch and, weighted by `d_fake_class_weight`, on
+/// the fake one. Returns (loss, mean D(real), mean D(fake)). Only the discriminator's weights
+/// change.
 pub fn discriminator_step(
     run: &GanRun,
     opt: &mut Optimizer,
@@ -323,7 +332,11 @@ pub fn discriminator_step(
     let (adv_f, cls_f) = run.discriminator.forward_t(&fake, true);
     let mut loss = bce(&adv_r, run.config.real_label) + bce(&adv_f, 0.0);
     if let (Some(cr), Some(cf)) = (cls_r, cls_f) {
-        loss += cr.cross_entropy_for_logits(labels) + cf.cross_entropy_for_logits(labels);
+        loss += cr.cross_entropy_for_logits(labels);
+        let w = run.config.d_fake_class_weight;
+        if w > 0.0 {
+            loss += cf.cross_entropy_for_logits(labels) * w;
+        }
     }
     opt.backward_step(&loss);
     let pr = adv_r.sigmoid().mean(Kind::Float).double_value(&[]);
