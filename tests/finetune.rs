@@ -6,14 +6,19 @@ use latentlab::data::{DatasetKind, Split};
 use latentlab::prelude::*;
 use latentlab::train::{finetune, FinetuneConfig};
 
+/// The homework's autoencoder after one quick-profile epoch on `train`.
+fn one_epoch_autoencoder(train: &Dataset, test: &Dataset) -> AutoencoderRun {
+    let mut cfg = AutoencoderConfig::homework(Profile::Quick);
+    cfg.epochs = 1;
+    train_autoencoder(&cfg, train, test, None, &mut Progress::Silent).unwrap()
+}
+
 #[test]
 fn frozen_phase_changes_only_the_matcher_and_joint_phase_changes_all() {
     common::single_thread();
     let train = common::small(DatasetKind::FashionMnist, Split::Train, 256);
     let test = common::small(DatasetKind::FashionMnist, Split::Test, 128);
-    let mut ae_cfg = AutoencoderConfig::homework(Profile::Quick);
-    ae_cfg.epochs = 1;
-    let mut ae = train_autoencoder(&ae_cfg, &train, &test, None, &mut Progress::Silent).unwrap();
+    let mut ae = one_epoch_autoencoder(&train, &test);
     let before = common::snapshot(&ae.vs);
 
     let mut cfg = FinetuneConfig::for_profile(Profile::Quick);
@@ -40,9 +45,7 @@ fn the_learning_rate_of_the_joint_phase_follows_its_schedule() {
     common::single_thread();
     let train = common::small(DatasetKind::FashionMnist, Split::Train, 128);
     let test = common::small(DatasetKind::FashionMnist, Split::Test, 64);
-    let mut ae_cfg = AutoencoderConfig::homework(Profile::Quick);
-    ae_cfg.epochs = 1;
-    let mut ae = train_autoencoder(&ae_cfg, &train, &test, None, &mut Progress::Silent).unwrap();
+    let mut ae = one_epoch_autoencoder(&train, &test);
     let mut cfg = FinetuneConfig::for_profile(Profile::Quick);
     cfg.matcher_epochs = 0;
     cfg.joint_epochs = 3;
@@ -70,9 +73,7 @@ fn a_softmax_latent_becomes_a_classifier_and_its_codes_are_probabilities() {
     common::single_thread();
     let train = common::small(DatasetKind::FashionMnist, Split::Train, 1000);
     let test = common::small(DatasetKind::FashionMnist, Split::Test, 300);
-    let mut ae_cfg = AutoencoderConfig::homework(Profile::Quick);
-    ae_cfg.epochs = 1;
-    let ae = train_autoencoder(&ae_cfg, &train, &test, None, &mut Progress::Silent).unwrap();
+    let ae = one_epoch_autoencoder(&train, &test);
     let before = common::snapshot(&ae.vs);
     let mut cfg = SoftmaxLatentConfig::for_profile(Profile::Quick);
     cfg.epochs = 4;
@@ -135,9 +136,7 @@ fn the_decoder_refit_changes_only_the_decoder_and_keeps_the_accuracy() {
     common::single_thread();
     let train = common::small(DatasetKind::FashionMnist, Split::Train, 256);
     let test = common::small(DatasetKind::FashionMnist, Split::Test, 128);
-    let mut ae_cfg = AutoencoderConfig::homework(Profile::Quick);
-    ae_cfg.epochs = 1;
-    let mut ae = train_autoencoder(&ae_cfg, &train, &test, None, &mut Progress::Silent).unwrap();
+    let mut ae = one_epoch_autoencoder(&train, &test);
     let mut cfg = FinetuneConfig::for_profile(Profile::Quick);
     cfg.matcher_epochs = 1;
     cfg.joint_epochs = 1;

@@ -406,6 +406,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The training and test sets of the dataset an autoencoder was trained on.
+fn datasets_of(ae: &AutoencoderRun, profile: Profile) -> anyhow::Result<(Dataset, Dataset)> {
+    Ok((
+        Dataset::load(ae.config.dataset, Split::Train, profile)?,
+        Dataset::load(ae.config.dataset, Split::Test, profile)?,
+    ))
+}
+
 fn softmax_latent_command(
     profile: Profile,
     out: &std::path::Path,
@@ -422,8 +430,7 @@ fn softmax_latent_command(
     if let Some(e) = epochs {
         cfg.epochs = e;
     }
-    let train = Dataset::load(ae.config.dataset, Split::Train, profile)?;
-    let test = Dataset::load(ae.config.dataset, Split::Test, profile)?;
+    let (train, test) = datasets_of(&ae, profile)?;
     let run = latentlab::train::train_softmax_latent(
         ae,
         &cfg,
@@ -462,27 +469,15 @@ fn finetune_command(
             )
         };
         let (mut ae, mut run) = latentlab::train::load_finetuned(dir, device)?;
-        run.config.decoder_epochs = epochs;
-        let test = Dataset::load(ae.config.dataset, Split::Test, profile)?;
-        let train = Dataset::load(ae.config.dataset, Split::Train, profile)?;
-        run.decoder_history = latentlab::train::finetune::refit_decoder(
+        let (train, test) = datasets_of(&ae, profile)?;
+        let (acc, mse) = latentlab::train::finetune::refit_finetuned_decoder(
             &mut ae,
-            &run.config,
-            &train.to_device(device),
-            &test.to_device(device),
+            &mut run,
+            epochs,
+            &train,
+            &test,
             &mut Progress::auto(),
         )?;
-        let (acc, _) = latentlab::train::classify(&ae, &run.matcher, &test);
-        let mse = latentlab::train::evaluate_reconstruction(
-            &ae.model,
-            &test,
-            latentlab::train::LossKind::Mse,
-            device,
-        );
-        if let Some(m) = run.metrics.as_mut() {
-            m.test_mse_after = mse;
-            m.seconds += run.decoder_history.seconds();
-        }
         latentlab::train::finetune::save_finetuned(out, &ae, &run)?;
         println!(
             "decoder refit: test accuracy {:.1}% (unchanged), test MSE {mse:.4}",
@@ -511,8 +506,7 @@ fn finetune_command(
     if let Some(e) = decoder_epochs {
         cfg.decoder_epochs = e;
     }
-    let train = Dataset::load(ae.config.dataset, Split::Train, profile)?;
-    let test = Dataset::load(ae.config.dataset, Split::Test, profile)?;
+    let (train, test) = datasets_of(&ae, profile)?;
     let run = latentlab::train::finetune(
         &mut ae,
         &cfg,

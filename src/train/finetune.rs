@@ -48,6 +48,15 @@ pub struct FinetuneConfig {
     pub seed: u64,
 }
 
+/// The weight of the cross-entropy beside the reconstruction loss: a finite number ≥ 0.
+pub(crate) fn check_classification_weight(w: f64) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        w.is_finite() && w >= 0.0,
+        "classification_weight must be a finite number >= 0, got {w}"
+    );
+    Ok(())
+}
+
 fn default_decoder_lr() -> f64 {
     1e-4
 }
@@ -95,12 +104,7 @@ impl FinetuneConfig {
             "decoder_lr must be positive, got {}",
             self.decoder_lr
         );
-        anyhow::ensure!(
-            self.classification_weight.is_finite() && self.classification_weight >= 0.0,
-            "classification_weight must be >= 0, got {}",
-            self.classification_weight
-        );
-        Ok(())
+        check_classification_weight(self.classification_weight)
     }
 }
 
@@ -398,6 +402,36 @@ pub fn save_finetuned(dir: &Path, ae: &AutoencoderRun, run: &FinetuneRun) -> any
         fsutil::write_json(dir.join("metrics.json"), m)?;
     }
     Ok(())
+}
+
+/// Phase 3 on a finished fine-tuning: refits the decoder of `ae` for `epochs` epochs (see
+/// [`refit_decoder`]), records it in `run` (decoder history, test MSE after, seconds) and returns
+/// the unchanged test accuracy and the new test MSE.
+pub fn refit_finetuned_decoder(
+    ae: &mut AutoencoderRun,
+    run: &mut FinetuneRun,
+    epochs: usize,
+    train: &Dataset,
+    test: &Dataset,
+    progress: &mut Progress,
+) -> anyhow::Result<(f64, f64)> {
+    anyhow::ensure!(epochs >= 1, "a decoder refit needs at least 1 epoch");
+    let device = ae.vs.device();
+    run.config.decoder_epochs = epochs;
+    run.decoder_history = refit_decoder(
+        ae,
+        &run.config,
+        &train.to_device(device),
+        &test.to_device(device),
+        progress,
+    )?;
+    let (acc, _) = classify(ae, &run.matcher, test);
+    let mse = evaluate_reconstruction(&ae.model, test, LossKind::Mse, device);
+    if let Some(m) = run.metrics.as_mut() {
+        m.test_mse_after = mse;
+        m.seconds += run.decoder_history.seconds();
+    }
+    Ok((acc, mse))
 }
 
 /// Phase 3: `config.decoder_epochs` epochs of reconstruction training of the decoder alone, the

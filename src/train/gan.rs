@@ -185,6 +185,9 @@ pub struct GanRun {
     /// Per epoch: `train_loss` = D loss; `extra` has `g_loss`, `d_real`, `d_fake`, `d_steps`.
     /// Per step (every `log_every`): `d_loss`, `g_loss`.
     pub history: History,
+    /// The discriminator's trainable variables (shallow handles), switched out of autograd
+    /// during generator steps.
+    d_params: Vec<Tensor>,
 }
 
 impl GanRun {
@@ -196,6 +199,7 @@ impl GanRun {
         let d_vs = nn::VarStore::new(device);
         let generator = Generator::new(&g_vs.root(), &config.arch);
         let discriminator = Discriminator::new(&d_vs.root(), &config.arch);
+        let d_params = d_vs.trainable_variables();
         Ok(GanRun {
             config: config.clone(),
             g_vs,
@@ -203,6 +207,7 @@ impl GanRun {
             generator,
             discriminator,
             history: History::default(),
+            d_params,
         })
     }
 
@@ -348,8 +353,7 @@ pub fn discriminator_step(
 /// AC-GANs). Only the generator's weights change: the discriminator's weights are taken out of
 /// autograd for the step, so no gradient is computed for them at all.
 pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Device) -> Tensor {
-    let d_params = run.d_vs.trainable_variables();
-    for p in &d_params {
+    for p in &run.d_params {
         let _ = p.set_requires_grad(false);
     }
     let z = Tensor::randn([b as i64, run.config.arch.noise_dim], (Kind::Float, device));
@@ -361,7 +365,7 @@ pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Devic
         loss += c.cross_entropy_for_logits(&labels);
     }
     opt.backward_step(&loss);
-    for p in &d_params {
+    for p in &run.d_params {
         let _ = p.set_requires_grad(true);
     }
     loss.detach()

@@ -58,12 +58,7 @@ impl SoftmaxLatentConfig {
         self.optimizer.validate()?;
         anyhow::ensure!(self.epochs >= 1, "epochs must be at least 1");
         anyhow::ensure!(self.batch_size >= 1, "batch_size must be at least 1");
-        anyhow::ensure!(
-            self.classification_weight.is_finite() && self.classification_weight >= 0.0,
-            "classification_weight must be >= 0, got {}",
-            self.classification_weight
-        );
-        Ok(())
+        super::finetune::check_classification_weight(self.classification_weight)
     }
 }
 
