@@ -2,7 +2,7 @@
 src/train/gan.rs (discriminator_step / generator_step), scored like src/analysis/gan_quality.rs
 with the shipped MNIST classifier (data/checkpoints/mnist-classifier). It was used once, on a
 lent H200 GPU, to choose the conv AC-GAN's defaults; the shipped model is trained by the Rust
-code on CPU. Results of that run: scripts/conv_acgan_sweep_results.json (README, "GANs").
+code on CPU. Results of that run: data/conv_acgan_sweep.json (README, "GANs").
 
   python3 scripts/conv_acgan_sweep.py check            # scores the shipped Rust generator
   python3 scripts/conv_acgan_sweep.py nosched_dfc0     # one variant of VARIANTS, 30 epochs

@@ -206,6 +206,58 @@ pub fn gan_losses(
     line_plot(title, "epoch", "loss", &series, &markers, false)
 }
 
+/// The conv AC-GAN sweep as a table: one row per variant with its settings and its class
+/// consistency and Fréchet distance after `epochs` (e.g. `[15, 30]`; "—" where not measured).
+pub fn sweep_table(
+    variants: &[crate::analysis::SweepVariant],
+    epochs: &[usize],
+    title: &str,
+) -> crate::display::Table {
+    let mut headers = vec![
+        "variant".to_string(),
+        "channels".into(),
+        "D steps".into(),
+        "D class loss on fakes".into(),
+        "G class weight".into(),
+    ];
+    for e in epochs {
+        headers.push(format!("consistency @{e}"));
+        headers.push(format!("Fréchet @{e}"));
+    }
+    let mut t = crate::display::Table::new(headers).with_title(title);
+    for v in variants {
+        let c = &v.cfg;
+        let sched =
+            c["sched"]
+                .as_array()
+                .filter(|a| !a.is_empty())
+                .map_or("1:1".to_string(), |a| {
+                    a.iter()
+                        .map(|s| format!("{}:1 from epoch {}", s[1], s[0]))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+        let mut row = vec![
+            v.name.clone(),
+            format!("{} / {}", c["c"], 2 * c["c"].as_i64().unwrap_or(0)),
+            sched,
+            format!("{}", c["d_fake_cls"]),
+            format!("{}", c["g_cls"]),
+        ];
+        for &e in epochs {
+            match v.at(e) {
+                Some(s) => {
+                    row.push(format!("{:.1}%", 100.0 * s.consistency));
+                    row.push(format!("{:.1}", s.fd));
+                }
+                None => row.extend(["—".to_string(), "—".to_string()]),
+            }
+        }
+        t.push_row(row);
+    }
+    t
+}
+
 /// Writes images `[n, 1, 28, 28]` in `[0, 1]` as an IDX image file (gzip if the name ends in
 /// `.gz`), atomically.
 pub fn write_images_idx(images: &Tensor, path: &std::path::Path) -> anyhow::Result<()> {

@@ -162,3 +162,35 @@ fn the_conv_acgan_trains_its_class_head_on_real_digits_and_bad_weights_are_refus
     let old: GanConfig = serde_json::from_value(json).unwrap();
     assert_eq!(old.d_fake_class_weight, 1.0);
 }
+
+#[test]
+fn the_shipped_conv_sweep_reads_back_and_supports_the_conv_defaults() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/conv_acgan_sweep.json");
+    let sweep = latentlab::analysis::load_sweep(&path).unwrap();
+    let at15 = |name: &str| {
+        sweep
+            .iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.at(15))
+            .map(|e| e.consistency)
+            .unwrap()
+    };
+    // The defaults (1:1 steps, no class loss on fakes) beat the former ones in that sweep.
+    assert!(at15("nosched_dfc0") > at15("base"));
+    let main: Vec<_> = sweep
+        .iter()
+        .filter(|v| v.call.starts_with("sweep"))
+        .cloned()
+        .collect();
+    let md = latentlab::figures::sweep_table(&main, &[15, 30], "sweep").to_markdown();
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("| nosched")).count(),
+        6,
+        "{md}"
+    );
+    assert!(md.contains("2:1 from epoch 8"), "{md}");
+    let err = latentlab::analysis::load_sweep(std::path::Path::new("no/such/sweep.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no/such/sweep.json"), "{err}");
+}

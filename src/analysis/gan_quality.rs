@@ -74,3 +74,48 @@ pub fn gan_quality(
         class_histogram: hist,
     })
 }
+
+/// One variant of the conv AC-GAN sweep (`scripts/conv_acgan_sweep.py`, results in
+/// `data/conv_acgan_sweep.json`): its settings and its scores at a few epochs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepVariant {
+    /// Variant name, with `_s<seed>` for the seed checks.
+    pub name: String,
+    /// Settings: `c` (base channels), `sched` (list of [epoch, d_steps]), `d_fake_cls` (weight
+    /// of D's class loss on fakes), `g_cls`, `drop`, `d_bn`, `epochs`, optional `seed`.
+    pub cfg: serde_json::Value,
+    /// Scores by epoch.
+    pub evals: Vec<SweepEval>,
+    /// Which of the two runs it belongs to.
+    pub call: String,
+}
+
+/// Scores of a sweep variant after `epoch` epochs (10,000 samples, the shipped classifier).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepEval {
+    /// Epochs trained.
+    pub epoch: usize,
+    /// Share of samples classified as the requested digit.
+    pub consistency: f64,
+    /// Fréchet distance to the 10,000 test images.
+    pub fd: f64,
+}
+
+impl SweepVariant {
+    /// The scores after `epoch` epochs, if measured.
+    pub fn at(&self, epoch: usize) -> Option<&SweepEval> {
+        self.evals.iter().find(|e| e.epoch == epoch)
+    }
+}
+
+/// Reads the sweep results (a JSON list of [`SweepVariant`]).
+pub fn load_sweep(path: &std::path::Path) -> anyhow::Result<Vec<SweepVariant>> {
+    let v: Vec<SweepVariant> = crate::fsutil::read_json(path)?;
+    anyhow::ensure!(!v.is_empty(), "{} holds no sweep variants", path.display());
+    Ok(v)
+}
+
+/// Where the conv AC-GAN sweep's results ship: `data/conv_acgan_sweep.json`.
+pub fn shipped_sweep_path() -> std::path::PathBuf {
+    crate::data::dataset::data_root().join("conv_acgan_sweep.json")
+}

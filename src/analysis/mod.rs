@@ -7,7 +7,9 @@ pub mod metrics;
 pub mod pca;
 pub mod tsne;
 
-pub use gan_quality::{frechet_floor, gan_quality, GanQuality};
+pub use gan_quality::{
+    frechet_floor, gan_quality, load_sweep, GanQuality, SweepEval, SweepVariant,
+};
 pub use latent::{
     class_prototypes, code_range, encode_dataset, generate_by_class, generation_quality,
     interpolate, plane_grid, sample_codes, ClassPrototype, GenerationQuality,
