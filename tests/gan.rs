@@ -165,7 +165,7 @@ fn the_conv_acgan_trains_its_class_head_on_real_digits_and_bad_weights_are_refus
 
 #[test]
 fn the_shipped_conv_sweep_reads_back_and_supports_the_conv_defaults() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/conv_acgan_sweep.json");
+    let path = latentlab::analysis::shipped_sweep_path();
     let sweep = latentlab::analysis::load_sweep(&path).unwrap();
     let at15 = |name: &str| {
         sweep

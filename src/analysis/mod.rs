@@ -8,7 +8,7 @@ pub mod pca;
 pub mod tsne;
 
 pub use gan_quality::{
-    frechet_floor, gan_quality, load_sweep, GanQuality, SweepEval, SweepVariant,
+    frechet_floor, gan_quality, load_sweep, shipped_sweep_path, GanQuality, SweepEval, SweepVariant,
 };
 pub use latent::{
     class_prototypes, code_range, encode_dataset, generate_by_class, generation_quality,
