@@ -71,6 +71,20 @@ class D(nn.Module):
         h = F.dropout(F.leaky_relu(s.bn2(s.conv2(h)), 0.2), s.p, s.training).view(-1, 2 * s.c * 49)
         return s.adv(h).view(-1), s.cls(h)
 
+@torch.no_grad()
+def tch_init(m, bn_one=False):
+    """tch 0.26's default init (the Rust models' until this sweep): weights uniform with bound
+    sqrt(6 / fan_in), linear biases uniform 1/sqrt(fan_in), conv biases 0, batch-norm scales
+    uniform in [0, 1] (or 1 with bn_one)."""
+    for mod in m.modules():
+        if isinstance(mod, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            w = mod.weight; fan = w.shape[1] * (w[0, 0].numel() if w.dim() > 2 else 1)
+            w.uniform_(-math.sqrt(6 / fan), math.sqrt(6 / fan))
+            if isinstance(mod, nn.Linear): mod.bias.uniform_(-1 / math.sqrt(fan), 1 / math.sqrt(fan))
+            else: mod.bias.zero_()
+        elif isinstance(mod, nn.BatchNorm2d):
+            (mod.weight.fill_(1.0) if bn_one else mod.weight.uniform_(0, 1)); mod.bias.zero_()
+
 def bce(logits, target):
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
@@ -96,15 +110,17 @@ def score(g, clf, test_feats, nz=100, per=1000, seed=7):
     return hits / (10 * per), fd(torch.cat(feats), test_feats)
 
 def run(name, c=32, drop=0.3, sched=((8, 2),), d_fake_cls=1.0, g_cls=1.0, epochs=30, lr=2e-4,
-        bs=128, d_bn=True, g_lr=None, seed=5, evals=(5, 10, 15, 20, 25, 30)):
+        bs=128, d_bn=True, g_lr=None, seed=5, evals=(5, 10, 15, 20, 25, 30), init="torch"):
     torch.manual_seed(seed)
     xtr, ytr = mnist("train"); xte, _ = mnist("t10k")
     clf = Clf().to(dev); clf.load_state_dict(load_file(f"{ROOT}/data/checkpoints/mnist-classifier/classifier.safetensors")); clf.eval()
     with torch.no_grad(): test_feats = clf.features(xte)
     g, d = G(c).to(dev), D(c, drop, d_bn).to(dev)
+    if init != "torch":
+        tch_init(g, init == "tch_bn1"); tch_init(d, init == "tch_bn1")
     go = torch.optim.Adam(g.parameters(), g_lr or lr, betas=(0.5, 0.999))
     do = torch.optim.Adam(d.parameters(), lr, betas=(0.5, 0.999))
-    out = {"name": name, "cfg": dict(c=c, drop=drop, sched=sched, d_fake_cls=d_fake_cls, g_cls=g_cls, epochs=epochs, lr=lr, bs=bs, d_bn=d_bn, g_lr=g_lr), "evals": []}
+    out = {"name": name, "cfg": dict(c=c, drop=drop, sched=sched, d_fake_cls=d_fake_cls, g_cls=g_cls, epochs=epochs, lr=lr, bs=bs, d_bn=d_bn, g_lr=g_lr, init=init), "evals": []}
     t0 = time.time(); n = xtr.shape[0]
     for ep in range(1, epochs + 1):
         k = 1
@@ -156,6 +172,10 @@ VARIANTS = {
     "nosched_nobn": dict(sched=(), d_bn=False),
     "c48_nosched_dfc0": dict(c=48, sched=(), d_fake_cls=0.0),
     "nosched_dfc0_gcls3": dict(sched=(), d_fake_cls=0.0, g_cls=3.0),
+    "tch_nosched_dfc0": dict(sched=(), d_fake_cls=0.0, init="tch"),
+    "tchbn1_nosched_dfc0": dict(sched=(), d_fake_cls=0.0, init="tch_bn1"),
+    "tch_nosched_dfc0_gcls3": dict(sched=(), d_fake_cls=0.0, g_cls=3.0, init="tch"),
+    "tch_base": dict(init="tch"),
 }
 
 if __name__ == "__main__":

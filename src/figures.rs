@@ -219,6 +219,7 @@ pub fn sweep_table(
         "D steps".into(),
         "D class loss on fakes".into(),
         "G class weight".into(),
+        "init".into(),
     ];
     for e in epochs {
         headers.push(format!("consistency @{e}"));
@@ -243,6 +244,11 @@ pub fn sweep_table(
             sched,
             format!("{}", c["d_fake_cls"]),
             format!("{}", c["g_cls"]),
+            match c["init"].as_str().unwrap_or("torch") {
+                "tch" => "tch".to_string(),
+                "tch_bn1" => "tch, BN scale 1".to_string(),
+                _ => "PyTorch".to_string(),
+            },
         ];
         for &e in epochs {
             match v.at(e) {

@@ -7,6 +7,6 @@ pub use autoencoder::{Autoencoder, AutoencoderArch, OutputActivation};
 pub mod matcher;
 pub use matcher::Matcher;
 pub mod gan;
-pub use gan::{Discriminator, GanArch, GanKind, Generator};
+pub use gan::{Discriminator, GanArch, GanKind, Generator, WeightInit};
 pub mod classifier;
 pub use classifier::DigitClassifier;
