@@ -87,8 +87,8 @@ pub enum WeightInit {
 }
 
 impl WeightInit {
-    /// (weight init, bias init) for a layer whose PyTorch fan-in is `fan_in`; None: tch's
-    /// default for that layer kind.
+    /// The init of both weights and biases of a layer whose PyTorch fan-in is `fan_in`
+    /// (uniform within ±1/√fan_in); None: keep tch's defaults for that layer kind.
     fn uniform(self, fan_in: i64) -> Option<nn::Init> {
         let b = 1.0 / (fan_in as f64).sqrt();
         (self == WeightInit::Torch).then_some(nn::Init::Uniform { lo: -b, up: b })
