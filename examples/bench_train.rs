@@ -219,14 +219,14 @@ fn bench_ae(args: &Args) -> anyhow::Result<()> {
             &exactly(&train, args.warmup * b),
             &none,
             &mut progress,
-            |_| Ok(()),
+            |_, _| Ok(()),
         )?;
     }
     // One more epoch of exactly `steps` full batches, through the library's training loop.
     run.config.epochs = run.history.epochs.len() + 1;
     let data = exactly(&train, args.steps * b);
     let (f0, t0) = (minor_faults(), Instant::now());
-    fit_epochs(&mut run, &data, &none, &mut progress, |_| Ok(()))?;
+    fit_epochs(&mut run, &data, &none, &mut progress, |_, _| Ok(()))?;
     let seconds = t0.elapsed().as_secs_f64();
     report("ae", args, b, &train, seconds, minor_faults() - f0);
     Ok(())

@@ -5,7 +5,10 @@ Writes the executed .ipynb and an HTML copy of each into OUT (default: out/noteb
 the first cell error (printing the cell and its error), and prints one line per notebook with its
 time, then a closing 'N passed, M failed' line.
 
-Usage: run_notebooks.py [--out DIR] [--timeout SECONDS] [NOTEBOOK ...]
+With --require-checks (the solution notebooks), a notebook also fails unless its exercise
+checks printed at least one "✓" line and no "✗" line.
+
+Usage: run_notebooks.py [--out DIR] [--timeout SECONDS] [--require-checks] [NOTEBOOK ...]
 """
 import argparse
 import os
@@ -42,11 +45,26 @@ def cell_errors(nb) -> list:
     return found
 
 
+def check_lines(nb) -> tuple:
+    """Counts the exercise checks' "✓" and "✗" lines in a notebook's outputs."""
+    ok = bad = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stdout":
+                for line in "".join(out.get("text", "")).splitlines():
+                    ok += line.startswith("✓ ")
+                    bad += line.startswith("✗ ")
+    return ok, bad
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "out" / "notebooks"))
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per cell (default 3600)")
     ap.add_argument("--kernel", default="latentlab")
+    ap.add_argument("--require-checks", action="store_true",
+                    help="fail unless every exercise check printed a ✓ (for the solution notebooks)")
+    ap.add_argument("--no-html", action="store_true", help="write only the executed .ipynb files")
     ap.add_argument("notebooks", nargs="*")
     args = ap.parse_args()
 
@@ -86,9 +104,14 @@ def main() -> int:
             if errs:
                 first, text = errs[0]
                 error = f"a cell wrote to stderr (cell starting `{first}`):\n{text}"
+        if error is None and args.require_checks:
+            ok, bad = check_lines(nb)
+            if bad or not ok:
+                error = f"exercise checks: {ok} held, {bad} did not"
         write_atomic(out / path.name, nbformat.writes(nb))
-        html, _ = HTMLExporter().from_notebook_node(nb)
-        write_atomic(out / (path.stem + ".html"), html)
+        if not args.no_html:
+            html, _ = HTMLExporter().from_notebook_node(nb)
+            write_atomic(out / (path.stem + ".html"), html)
         if error is None:
             print(f"ok   {path.name} ({dt:.0f}s)", flush=True)
             passed += 1

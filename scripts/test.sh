@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (idempotent) and run every test: formatting, clippy, cargo tests, then every notebook
-# headlessly in the quick profile. Exits non-zero on the first failure.
+# headlessly in the quick profile, the exercise solutions (every check must hold) and the
+# changed-cell test. Exits non-zero on the first failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -17,5 +18,11 @@ echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --quiet 2>&1 | tee "${TMPDIR:-/tmp}/latentlab-cargo-test.log"
+echo "== notebook prose (no measured numbers typed into markdown)"
+python "$ROOT/scripts/check_notebook_prose.py"
 echo "== notebooks ($LATENTLAB_PROFILE profile)"
 python "$ROOT/scripts/run_notebooks.py" --out "$ROOT/out/notebooks"
+echo "== exercise solutions (every check must hold)"
+python "$ROOT/scripts/run_notebooks.py" --require-checks --out "$ROOT/out/notebooks/solutions" "$ROOT"/notebooks/solutions/*.ipynb
+echo "== a changed notebook cell trains the changed model"
+python "$ROOT/scripts/test_changed_cell.py"

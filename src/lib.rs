@@ -13,6 +13,7 @@
 pub mod analysis;
 pub mod data;
 pub mod display;
+pub mod exercise;
 pub mod figures;
 pub mod fsutil;
 pub mod models;
@@ -26,17 +27,20 @@ pub mod prelude {
     pub use crate::analysis;
     pub use crate::data::{DataSource, Dataset, DatasetKind, Split};
     pub use crate::display::*;
+    pub use crate::exercise;
     pub use crate::figures;
-    pub use crate::models::{Autoencoder, AutoencoderArch, GanKind};
+    pub use crate::models::{Autoencoder, AutoencoderArch, GanKind, Matcher};
     pub use crate::runtime::{self, Profile};
     pub use crate::train::{
-        self, finetune, finetune_or_load, load_autoencoder, load_gan, run_search,
+        self, finetune, finetune_or_load, fit, load_autoencoder, load_gan, run_search,
         train_autoencoder, train_gan, train_or_load_autoencoder, AutoencoderConfig, AutoencoderRun,
-        FinetuneConfig, FinetuneRun, GanConfig, GanRun, History, LossKind, LrSchedule,
-        OptimizerConfig, OptimizerKind, Progress, SearchConfig, SearchResults,
+        FinetuneConfig, FinetuneRun, FitConfig, Fitted, GanConfig, GanRun, GanSteps, History,
+        LossKind, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, Progress, RunFolder,
+        SearchConfig, SearchResults,
     };
     pub use anyhow::Result;
     pub use ndarray;
     pub use serde_json;
-    pub use tch::{self, Device, Kind, Tensor};
+    pub use tch::nn::{self, Module, ModuleT};
+    pub use tch::{self, Device, Kind, Reduction, Tensor};
 }

@@ -1,14 +1,14 @@
 //! Training the convolutional autoencoder: config, loop, evaluation, run folder, resume.
 
-use super::{check_finite, EpochRecord, History, LossKind, LrSchedule, OptimizerConfig, Progress};
-use crate::data::{BatchOrder, Batches, Dataset, DatasetKind};
+use super::fit::{run_epochs, EpochLoop, FitConfig};
+use super::{History, LossKind, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, Progress};
+use crate::data::{Dataset, DatasetKind};
 use crate::fsutil;
 use crate::models::{Autoencoder, AutoencoderArch};
 use crate::runtime::Profile;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::time::Instant;
 use tch::{nn, Device, Tensor};
 
 /// Everything that defines an autoencoder training run; saved as `config.json` in its folder.
@@ -120,6 +120,36 @@ impl AutoencoderConfig {
         c.loss = loss;
         if profile == Profile::Full {
             c.epochs = 30;
+        }
+        c
+    }
+
+    /// The homework's model trained with another optimizer, for the optimizer comparison the
+    /// homework ran (`full`: 30 epochs; `quick`: as [`AutoencoderConfig::homework`]). Adam is
+    /// exactly [`AutoencoderConfig::loss_comparison`] with MSE (same run, same name); SGD uses
+    /// momentum 0.9 at 1e-2, RMSprop no momentum at 1e-3 (PyTorch's defaults for it).
+    pub fn optimizer_comparison(profile: Profile, kind: OptimizerKind) -> Self {
+        let mut c = Self::loss_comparison(profile, LossKind::Mse);
+        match kind {
+            OptimizerKind::Adam => {}
+            OptimizerKind::Sgd => {
+                c.name = "opt-sgd".into();
+                c.optimizer = OptimizerConfig {
+                    kind,
+                    lr: 1e-2,
+                    momentum: 0.9,
+                    ..OptimizerConfig::adam(1e-2)
+                };
+            }
+            OptimizerKind::RmsProp => {
+                c.name = "opt-rmsprop".into();
+                c.optimizer = OptimizerConfig {
+                    kind,
+                    lr: 1e-3,
+                    momentum: 0.0,
+                    ..OptimizerConfig::adam(1e-3)
+                };
+            }
         }
         c
     }
@@ -330,22 +360,10 @@ pub fn evaluate_reconstruction(
     device: Device,
 ) -> f64 {
     use tch::nn::ModuleT;
-    let n = data.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let bs = 1000;
-    let mut total = 0.0;
-    tch::no_grad(|| {
-        for start in (0..n).step_by(bs) {
-            let (x, _) = data.range(start, start + bs);
-            let x = x.to_device(device);
-            let y = model.forward_t(&x, false);
-            let m = (start + bs).min(n) - start;
-            total += loss.compute(&y, &x).double_value(&[]) * m as f64;
-        }
-    });
-    total / n as f64
+    super::fit::mean_loss(model, data, |m, x, _| {
+        let x = x.to_device(device);
+        loss.compute(&m.forward_t(&x, false), &x)
+    })
 }
 
 /// Trains (or resumes) an autoencoder.
@@ -374,12 +392,12 @@ pub fn train_autoencoder(
     let test_d = test.to_device(device);
     let checkpoint_every = config.checkpoint_every;
     let epochs = config.epochs;
-    fit_epochs(&mut run, &train_d, &test_d, progress, |run| {
-        let done = run.history.epochs.len();
+    fit_epochs(&mut run, &train_d, &test_d, progress, |vs, history| {
+        let done = history.epochs.len();
         if let Some(dir) = out {
             if done % checkpoint_every == 0 || done == epochs {
-                fsutil::save_varstore(&run.vs, dir.join("checkpoint.safetensors"))?;
-                fsutil::write_json(dir.join("history.json"), &run.history)?;
+                fsutil::save_varstore(vs, dir.join("checkpoint.safetensors"))?;
+                fsutil::write_json(dir.join("history.json"), history)?;
             }
         }
         Ok(())
@@ -405,92 +423,58 @@ pub fn train_autoencoder(
 }
 
 /// Runs the epochs from `run.history.epochs.len()` up to `run.config.epochs` on data already on
-/// the run's device, appending to the history and calling `after_epoch` after each epoch. The
+/// the run's device, appending to the history and calling `after_epoch` with the weights and the
+/// history after each epoch. The
 /// held-out set (`valid`) is scored in eval mode after every epoch; an empty one is skipped.
+/// The loop is [`super::fit::run_epochs`] with [`default_step`].
 pub fn fit_epochs(
     run: &mut AutoencoderRun,
     train: &Dataset,
     valid: &Dataset,
     progress: &mut Progress,
-    mut after_epoch: impl FnMut(&AutoencoderRun) -> anyhow::Result<()>,
+    mut after_epoch: impl FnMut(&nn::VarStore, &History) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let config = run.config.clone();
-    let device = run.vs.device();
+    let fit_config = FitConfig::from(&config);
     let mut opt = config.optimizer.build(&run.vs)?;
-    let start_epoch = run.history.epochs.len();
-    if start_epoch > 0 && start_epoch < config.epochs {
-        progress.line(&format!(
-            "[{}] resuming after epoch {start_epoch} of {}",
-            config.name, config.epochs
-        ));
-    }
-    for epoch in start_epoch..config.epochs {
-        let t0 = Instant::now();
-        let lr = config
-            .schedule
-            .lr(config.optimizer.lr, epoch, config.epochs);
-        opt.set_lr(lr);
-        let batches = Batches::new(
-            train.len(),
-            config.batch_size,
-            BatchOrder::Shuffled {
-                seed: config.seed,
-                epoch: epoch as u64,
-            },
-        );
-        progress.start(
-            &format!("{} epoch {}/{}", config.name, epoch + 1, config.epochs),
-            batches.num_batches() as u64,
-        );
-        let mut sum = Tensor::zeros([], (tch::Kind::Float, device));
-        let mut seen = 0usize;
-        for (step, idx) in batches.enumerate() {
-            let (x, _) = train.batch(&idx);
-            let y = tch::nn::ModuleT::forward_t(&run.model, &x, true);
-            let loss = config.loss.compute(&y, &x);
-            opt.backward_step(&loss);
-            let b = x.size()[0] as usize;
-            // Accumulate on the device: one host sync per epoch, plus a NaN check every 50 steps.
-            sum += loss.detach() * b as f64;
-            seen += b;
-            if step % 50 == 0 {
-                check_finite("training loss", loss.double_value(&[]), epoch + 1, step + 1)?;
-            }
-            progress.step(|| format!("loss {:.4}", loss.double_value(&[])));
-        }
-        progress.finish();
-        let train_loss = sum.double_value(&[]) / seen as f64;
-        check_finite(
-            "training loss",
-            train_loss,
-            epoch + 1,
-            seen.div_ceil(config.batch_size),
-        )?;
-        let test_loss = (!valid.is_empty())
-            .then(|| evaluate_reconstruction(&run.model, valid, config.loss, device));
-        let rec = EpochRecord {
-            epoch: epoch + 1,
-            train_loss,
-            test_loss,
-            lr,
-            seconds: t0.elapsed().as_secs_f64(),
-            extra: Default::default(),
-        };
-        progress.line(&format!(
-            "[{}] epoch {:>3}/{}  train {} {:.5}  held-out {:.5}  lr {:.2e}  {:.1}s",
-            config.name,
-            rec.epoch,
-            config.epochs,
-            config.loss.name(),
-            rec.train_loss,
-            rec.test_loss.unwrap_or(f64::NAN),
-            lr,
-            rec.seconds
-        ));
-        run.history.epochs.push(rec);
-        after_epoch(run)?;
-    }
-    Ok(())
+    let mut history = std::mem::take(&mut run.history);
+    let loss = config.loss;
+    let lp = EpochLoop {
+        config: &fit_config,
+        optimizer: &mut opt,
+        history: &mut history,
+        progress,
+    };
+    let result = {
+        let run_ref = &*run;
+        run_epochs(
+            lp,
+            &run_ref.model,
+            train,
+            valid,
+            |m, opt, x, _| default_step(m, opt, x, loss),
+            |m, x, _| loss.compute(&tch::nn::ModuleT::forward_t(m, x, false), x),
+            |h| after_epoch(&run_ref.vs, h),
+        )
+    };
+    run.history = history;
+    result
+}
+
+/// The library's training step for an autoencoder: reconstruct the batch in train mode
+/// (dropout on), score it with `loss` against the input, backpropagate, take one optimizer step.
+/// Returns the batch's loss.
+pub fn default_step(
+    model: &Autoencoder,
+    opt: &mut Optimizer,
+    x: &Tensor,
+    loss: LossKind,
+) -> Tensor {
+    use tch::nn::ModuleT;
+    let y = model.forward_t(x, true);
+    let l = loss.compute(&y, x);
+    opt.backward_step(&l);
+    l
 }
 
 fn resume_if_possible(run: &mut AutoencoderRun, dir: &Path) -> anyhow::Result<()> {

@@ -4,11 +4,14 @@
 //! together on `reconstruction + weight × cross-entropy`.
 
 use super::autoencoder::{evaluate_reconstruction, AutoencoderRun};
-use super::{check_finite, EpochRecord, History, LossKind, LrSchedule, OptimizerConfig, Progress};
+use super::{
+    check_finite, EpochRecord, History, LossKind, LrSchedule, Optimizer, OptimizerConfig, Progress,
+};
 use crate::data::{BatchOrder, Batches, Dataset};
 use crate::fsutil;
-use crate::models::Matcher;
+use crate::models::{Autoencoder, Matcher};
 use crate::runtime::Profile;
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
@@ -253,7 +256,7 @@ pub fn classify(ae: &AutoencoderRun, matcher: &Matcher, data: &Dataset) -> (f64,
 }
 
 /// Runs both phases on `ae` (changed in place), writing the matcher, the fine-tuned autoencoder,
-/// histories and metrics into `out` if given.
+/// histories and metrics into `out` if given. The joint phase uses [`default_joint_step`].
 pub fn finetune(
     ae: &mut AutoencoderRun,
     config: &FinetuneConfig,
@@ -261,6 +264,58 @@ pub fn finetune(
     test: &Dataset,
     out: Option<&Path>,
     progress: &mut Progress,
+) -> anyhow::Result<FinetuneRun> {
+    let (loss, w) = (config.reconstruction_loss, config.classification_weight);
+    finetune_with(
+        ae,
+        config,
+        (train, test),
+        out,
+        progress,
+        |m, matcher, opts, x, y| default_joint_step(m, matcher, opts, (x, y), (loss, w)),
+    )
+}
+
+/// The library's joint step: encode the batch in train mode, decode it, and add the
+/// reconstruction loss and `weight` × the matcher's cross-entropy; one backward pass feeds both
+/// losses' gradients into the encoder; both optimizers step. Returns (reconstruction loss,
+/// cross-entropy).
+pub fn default_joint_step(
+    ae: &Autoencoder,
+    matcher: &Matcher,
+    (opt_ae, opt_m): (&mut Optimizer, &mut Optimizer),
+    (x, y): (&Tensor, &Tensor),
+    (loss, weight): (LossKind, f64),
+) -> (Tensor, Tensor) {
+    let z = ae.encode(x, true);
+    let rec_loss = loss.compute(&ae.decode(&z, true), x);
+    let cls_loss = matcher.forward(&z).cross_entropy_for_logits(y);
+    let total = &rec_loss + weight * &cls_loss;
+    opt_ae.zero_grad();
+    opt_m.zero_grad();
+    total.backward();
+    opt_ae.step();
+    opt_m.step();
+    (rec_loss, cls_loss)
+}
+
+/// As [`finetune`], with the joint phase's step given by the caller (a notebook's cell):
+/// `step(autoencoder, matcher, (autoencoder's optimizer, matcher's optimizer), images, labels)`
+/// does forward, loss, backward and both optimizer steps on one batch and returns the
+/// (reconstruction, classification) losses.
+pub fn finetune_with(
+    ae: &mut AutoencoderRun,
+    config: &FinetuneConfig,
+    (train, test): (&Dataset, &Dataset),
+    out: Option<&Path>,
+    progress: &mut Progress,
+    mut joint_step: impl FnMut(
+        &Autoencoder,
+        &Matcher,
+        (&mut Optimizer, &mut Optimizer),
+        &Tensor,
+        &Tensor,
+    ) -> (Tensor, Tensor),
 ) -> anyhow::Result<FinetuneRun> {
     config.validate()?;
     let t0 = Instant::now();
@@ -337,16 +392,8 @@ pub fn finetune(
         );
         for (step, idx) in batches.enumerate() {
             let (x, y) = train.batch(&idx);
-            let z = ae.model.encode(&x, true);
-            let xr = ae.model.decode(&z, true);
-            let rec_loss = config.reconstruction_loss.compute(&xr, &x);
-            let cls_loss = run.matcher.forward(&z).cross_entropy_for_logits(&y);
-            let loss = &rec_loss + config.classification_weight * &cls_loss;
-            opt_ae.zero_grad();
-            opt_m.zero_grad();
-            loss.backward();
-            opt_ae.step();
-            opt_m.step();
+            let (rec_loss, cls_loss) =
+                joint_step(&ae.model, &run.matcher, (&mut opt_ae, &mut opt_m), &x, &y);
             tally.add(
                 "fine-tuning loss",
                 (rec_loss.double_value(&[]), cls_loss.double_value(&[])),
@@ -559,5 +606,46 @@ pub fn finetune_or_load(
     let mut ae =
         super::autoencoder::train_or_load_autoencoder(ae_config, train, test, &ae_dir, progress)?;
     let run = finetune(&mut ae, config, train, test, Some(&dir), progress)?;
+    Ok((ae, run))
+}
+
+/// As [`finetune_or_load`], with the caller's joint step (see [`finetune_with`]), into
+/// `runs/<folder>`. The shipped `finetuned-<name>` stands in where the profile and the retrain
+/// switch say so; otherwise the fine-tuning starts over (a run already in the folder, perhaps
+/// made with another step, is replaced) from the autoencoder that [`finetune_or_load`] would use.
+pub fn finetune_or_load_with(
+    ae_config: &super::AutoencoderConfig,
+    config: &FinetuneConfig,
+    (train, test): (&Dataset, &Dataset),
+    (runs, folder): (&Path, &str),
+    progress: &mut Progress,
+    step: impl FnMut(
+        &Autoencoder,
+        &Matcher,
+        (&mut Optimizer, &mut Optimizer),
+        &Tensor,
+        &Tensor,
+    ) -> (Tensor, Tensor),
+) -> anyhow::Result<(AutoencoderRun, FinetuneRun)> {
+    let device = crate::runtime::device();
+    let name = format!("finetuned-{}", ae_config.name);
+    if let Some(dir) = crate::runtime::shipped(config.profile, &name) {
+        progress.line(&format!(
+            "loading the shipped fine-tuned model {} (set retrain = true in the first cell to train here instead)",
+            dir.display()
+        ));
+        return load_finetuned(&dir, device);
+    }
+    let ae_dir = runs.join(format!("ae-{}", ae_config.name));
+    let mut ae =
+        super::autoencoder::train_or_load_autoencoder(ae_config, train, test, &ae_dir, progress)?;
+    let dir = runs.join(folder);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot clear the run folder {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the run folder {}", dir.display()))?;
+    let run = finetune_with(&mut ae, config, (train, test), Some(&dir), progress, step)?;
     Ok((ae, run))
 }

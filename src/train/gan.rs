@@ -375,13 +375,57 @@ pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Devic
 
 /// Trains (or resumes) a GAN on `train` (pixels are rescaled to `[-1, 1]`). With `out`, the run
 /// folder receives checkpoints every `checkpoint_every` epochs; an existing run folder with the
-/// same config (epochs may grow) is resumed, its history continued.
+/// same config (epochs may grow) is resumed, its history continued. The steps are the library's
+/// [`discriminator_step`] and [`generator_step`]; see [`train_gan_with`] for others.
 pub fn train_gan(
     config: &GanConfig,
     train: &Dataset,
     out: Option<&Path>,
     progress: &mut Progress,
 ) -> anyhow::Result<GanRun> {
+    train_gan_with(
+        config,
+        train,
+        out,
+        progress,
+        GanSteps {
+            discriminator: discriminator_step,
+            generator: |run: &GanRun, opt: &mut Optimizer, b: usize| {
+                generator_step(run, opt, b, run.g_vs.device())
+            },
+        },
+    )
+}
+
+/// The two training steps of a GAN, as a notebook writes them.
+///
+/// - `discriminator(run, d_optimizer, real, labels)`: one step of D on a real batch (pixels in
+///   `[-1, 1]`) and as many fakes drawn for the same labels; returns (D's loss, mean D(real),
+///   mean D(fake)).
+/// - `generator(run, g_optimizer, b)`: one step of G on a batch of `b` fakes (fresh noise and,
+///   for AC-GANs, a fresh uniform draw of digits); returns G's loss.
+///
+/// The loop calls the generator step once every k discriminator steps, k from
+/// [`GanConfig::d_steps_at`].
+pub struct GanSteps<D, G> {
+    /// The discriminator step.
+    pub discriminator: D,
+    /// The generator step.
+    pub generator: G,
+}
+
+/// As [`train_gan`], with the training steps given by the caller (a notebook's cells).
+pub fn train_gan_with<D, G>(
+    config: &GanConfig,
+    train: &Dataset,
+    out: Option<&Path>,
+    progress: &mut Progress,
+    mut gan_steps: GanSteps<D, G>,
+) -> anyhow::Result<GanRun>
+where
+    D: FnMut(&GanRun, &mut Optimizer, &Tensor, &Tensor) -> (Tensor, f64, f64),
+    G: FnMut(&GanRun, &mut Optimizer, usize) -> Tensor,
+{
     config.validate()?;
     anyhow::ensure!(
         train.len() >= config.batch_size.min(2),
@@ -457,7 +501,7 @@ pub fn train_gan(
             }
             let (x, y) = data.batch(&idx);
             let real = x * 2.0 - 1.0;
-            let (d_loss, pr, pf) = discriminator_step(&run, &mut d_opt, &real, &y);
+            let (d_loss, pr, pf) = (gan_steps.discriminator)(&run, &mut d_opt, &real, &y);
             let mut d = d_loss.double_value(&[]);
             if config.inject_nan_at_step == Some(global_step) {
                 d = f64::NAN;
@@ -468,7 +512,7 @@ pub fn train_gan(
             pf_sum += pf;
             d_n += 1;
             if step % k == k - 1 {
-                let g = generator_step(&run, &mut g_opt, idx.size()[0] as usize, device)
+                let g = (gan_steps.generator)(&run, &mut g_opt, idx.size()[0] as usize)
                     .double_value(&[]);
                 check_finite("generator loss", g, epoch + 1, step + 1)?;
                 g_sum += g;
@@ -533,8 +577,8 @@ pub fn train_gan(
     Ok(run)
 }
 
-/// In the full profile, loads the shipped `data/checkpoints/gan-<kind>` (unless
-/// `LATENTLAB_RETRAIN=1`); otherwise trains (or resumes) into `runs_dir/gan-<kind>`.
+/// In the full profile, loads the shipped `data/checkpoints/gan-<kind>` (unless retraining was
+/// asked for); otherwise trains (or resumes) into `runs_dir/gan-<kind>`.
 pub fn train_or_load_gan(
     config: &GanConfig,
     train: &Dataset,
@@ -544,12 +588,64 @@ pub fn train_or_load_gan(
     let name = format!("gan-{}", config.arch.kind.name());
     if let Some(dir) = crate::runtime::shipped(config.profile, &name) {
         progress.line(&format!(
-            "loading the shipped generator {} (set LATENTLAB_RETRAIN=1 to train instead)",
+            "loading the shipped generator {} (set retrain = true, or LATENTLAB_RETRAIN=1, to train instead)",
             dir.display()
         ));
         return load_gan(&dir, crate::runtime::device());
     }
+    print_expected_gan_time(config, train, progress);
     train_gan(config, train, Some(&runs_dir.join(name)), progress)
+}
+
+/// As [`train_or_load_gan`], training with the caller's steps (see [`train_gan_with`]) into
+/// `run_dir`. A shipped checkpoint stands in only where the profile and the retrain switch say
+/// so. Training starts over: a run already in `run_dir` (perhaps trained with other steps) is
+/// replaced, never resumed.
+pub fn train_or_load_gan_with<D, G>(
+    config: &GanConfig,
+    train: &Dataset,
+    run_dir: &Path,
+    progress: &mut Progress,
+    steps: GanSteps<D, G>,
+) -> anyhow::Result<GanRun>
+where
+    D: FnMut(&GanRun, &mut Optimizer, &Tensor, &Tensor) -> (Tensor, f64, f64),
+    G: FnMut(&GanRun, &mut Optimizer, usize) -> Tensor,
+{
+    let name = format!("gan-{}", config.arch.kind.name());
+    if let Some(dir) = crate::runtime::shipped(config.profile, &name) {
+        progress.line(&format!(
+            "loading the shipped generator {} (set retrain = true in the first cell to train here instead)",
+            dir.display()
+        ));
+        return load_gan(&dir, crate::runtime::device());
+    }
+    print_expected_gan_time(config, train, progress);
+    for stale in [
+        "config.json",
+        "history.json",
+        "generator.safetensors",
+        "discriminator.safetensors",
+    ] {
+        let p = run_dir.join(stale);
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", p.display()))?;
+        }
+    }
+    std::fs::create_dir_all(run_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the run folder {}: {e}", run_dir.display()))?;
+    train_gan_with(config, train, Some(run_dir), progress, steps)
+}
+
+fn print_expected_gan_time(config: &GanConfig, train: &Dataset, progress: &mut Progress) {
+    let name = format!("gan-{}", config.arch.kind.name());
+    let images = config
+        .train_limit
+        .map_or(train.len(), |n| n.min(train.len()));
+    if let Some(line) = super::fit::expected_time(&name, config.epochs, images) {
+        progress.line(&line);
+    }
 }
 
 impl GanRun {

@@ -4,6 +4,7 @@
 pub mod autoencoder;
 pub mod classifier;
 pub mod finetune;
+pub mod fit;
 pub mod fused_adam;
 pub mod gan;
 pub mod history;
@@ -20,16 +21,23 @@ pub use classifier::{
     load_classifier, train_classifier, train_or_load_classifier, ClassifierConfig, ClassifierRun,
 };
 pub use finetune::{
-    classify, finetune, finetune_or_load, load_finetuned, FinetuneConfig, FinetuneMetrics,
-    FinetuneRun,
+    classify, default_joint_step, finetune, finetune_or_load, finetune_or_load_with, finetune_with,
+    load_finetuned, FinetuneConfig, FinetuneMetrics, FinetuneRun,
 };
-pub use gan::{load_gan, train_gan, train_or_load_gan, DStepsFrom, GanConfig, GanRun};
+pub use fit::{
+    fit, format_duration, reconstruction_metrics, run_epochs, EpochLoop, FitConfig, Fitted,
+    RunFolder,
+};
+pub use gan::{
+    load_gan, train_gan, train_gan_with, train_or_load_gan, train_or_load_gan_with, DStepsFrom,
+    GanConfig, GanRun, GanSteps,
+};
 pub use history::{check_finite, EpochRecord, History};
 pub use optim::{LossKind, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind};
 pub use progress::Progress;
 pub use search::{
-    run_search, search_or_load, Candidate, FoldResult, SearchConfig, SearchResults, SearchRow,
-    SearchSpace,
+    run_search, search_or_load, search_or_load_as, Candidate, FoldResult, SearchConfig,
+    SearchResults, SearchRow, SearchSpace,
 };
 pub use softmax_latent::{
     load_softmax_latent, softmax_latent_or_train, train_softmax_latent, SoftmaxLatentConfig,

@@ -209,6 +209,32 @@ impl SearchConfig {
         }
     }
 
+    /// Random search on the same budget as [`SearchConfig::homework`]'s grid: as many
+    /// configurations, the same folds, epochs and data, drawn from the ranges the grid spans
+    /// (latent 10 or 30, learning rate log-uniform in [5e-4, 5e-3], weight decay log-uniform in
+    /// [1e-6, 1e-5] or, one time in three, 0; Adam).
+    pub fn random(profile: Profile) -> Self {
+        let grid = Self::homework(profile);
+        let samples = grid.candidates().map(|c| c.len()).unwrap_or(1);
+        let mut base = grid.base.clone();
+        base.name = "search-random".into();
+        SearchConfig {
+            base,
+            space: SearchSpace::Random {
+                samples,
+                seed: 2021,
+                latent_dims: vec![10, 30],
+                lr_min: 5e-4,
+                lr_max: 5e-3,
+                wd_min: 1e-6,
+                wd_max: 1e-5,
+                wd_zero_probability: 1.0 / 3.0,
+                optimizers: vec![OptimizerKind::Adam],
+            },
+            ..grid
+        }
+    }
+
     /// Checks the config, with messages that say what to change.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.base.validate()?;
@@ -415,7 +441,7 @@ pub fn run_search(
                 tr.len(),
                 va.len()
             ));
-            fit_epochs(&mut run, &tr, &va, progress, |_| Ok(()))?;
+            fit_epochs(&mut run, &tr, &va, progress, |_, _| Ok(()))?;
             let r = FoldResult {
                 candidate: c.id.clone(),
                 fold: k,
@@ -452,7 +478,18 @@ pub fn search_or_load(
     dir: &Path,
     progress: &mut Progress,
 ) -> anyhow::Result<SearchResults> {
-    if let Some(shipped) = crate::runtime::shipped(config.base.profile, "search") {
+    search_or_load_as("search", config, train, dir, progress)
+}
+
+/// As [`search_or_load`], with the shipped results looked for in `data/checkpoints/<name>`.
+pub fn search_or_load_as(
+    name: &str,
+    config: &SearchConfig,
+    train: &Dataset,
+    dir: &Path,
+    progress: &mut Progress,
+) -> anyhow::Result<SearchResults> {
+    if let Some(shipped) = crate::runtime::shipped(config.base.profile, name) {
         let old: SearchConfig = fsutil::read_json(shipped.join("search_config.json"))?;
         if &old == config && shipped.join("results.json").exists() {
             progress.line(&format!(
