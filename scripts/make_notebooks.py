@@ -238,7 +238,8 @@ The library's loop does the rest: every epoch it visits the training images once
 random order, in mini-batches, calls `train_step` on each, then scores the test images with
 `test_loss`. It prints one line per epoch with the time left, stops with a clear message if the
 loss becomes NaN, and writes `config.json`, `history.json` and a `.safetensors` checkpoint into
-the run folder after every epoch. Rerunning the cell starts over from the weights in `vs`.
+the run folder after every epoch. It trains the weights in `vs` as they are: to start over, rerun
+the cell that builds the model first (it draws fresh weights).
 
 In the full profile without `retrain`, the shipped checkpoint (`data/checkpoints/ae-homework`,
 trained with `latentlab ae train --profile full`) is loaded instead; with `retrain`, the notebook
@@ -290,14 +291,14 @@ t"""),
 ## Exercises
 
 Each exercise has a cell for you and a check cell that says whether your answer holds. The
-exercises train on the first 2,000 training images for a few epochs, so each takes seconds to a
+exercises train on the first 4,000 training images for a few epochs, so each takes seconds to a
 minute in any profile. The answers are in `notebooks/solutions/01_autoencoder.ipynb`.
 
 **Exercise 1: a 2-d code.** Build the network with a code of 2 numbers instead of 10, train it
 briefly with the same step, and compare its test loss with a 10-d code trained the same way.
 What does a 2-d code lose?
 """),
-    shared(code("""/// Trains a fresh network for the exercises: `epochs` epochs on 2,000 training images.
+    shared(code("""/// Trains a fresh network for the exercises: `epochs` epochs on 4,000 training images.
 fn exercise_fit(latent: i64, dropout: f64, epochs: usize,
     step: fn(&ConvAutoencoder, &mut Optimizer, &Tensor, &Tensor) -> Tensor,
     train: &Dataset, test: &Dataset, name: &str) -> Result<(ConvAutoencoder, f64)> {
@@ -307,15 +308,15 @@ fn exercise_fit(latent: i64, dropout: f64, epochs: usize,
     let cfg = FitConfig { name: name.into(), epochs, batch_size: 64, seed: 1,
         optimizer: OptimizerConfig::adam(1e-3), schedule: LrSchedule::Constant };
     let dir = runtime::runs_dir().join("exercises").join(name);
-    let fitted = train::fit(&cfg, &mut vs, &model, (&train.take(2000), &test.take(1000)),
+    let fitted = train::fit(&cfg, &mut vs, &model, (&train.take(4000), &test.take(1000)),
         step, test_loss, &RunFolder::new(dir), &mut Progress::Lines)?;
     Ok((model, fitted.history.last().and_then(|e| e.test_loss).unwrap_or(f64::NAN)))
 }
-let (_, ten_d_loss) = exercise_fit(10, 0.5, 3, train_step, &train, &test, "ex-latent10")?;""")),
+let (_, ten_d_loss) = exercise_fit(10, 0.5, 5, train_step, &train, &test, "ex-latent10")?;""")),
     exercise("""let code_size: i64 = 10; // your answer: the size of the code
-let (small, small_loss) = exercise_fit(code_size, 0.5, 3, train_step, &train, &test, "ex-latent-small")?;"""),
+let (small, small_loss) = exercise_fit(code_size, 0.5, 5, train_step, &train, &test, "ex-latent-small")?;"""),
     solution("""let code_size: i64 = 2;
-let (small, small_loss) = exercise_fit(code_size, 0.5, 3, train_step, &train, &test, "ex-latent-small")?;"""),
+let (small, small_loss) = exercise_fit(code_size, 0.5, 5, train_step, &train, &test, "ex-latent-small")?;"""),
     shared(code("""let (x, _) = test.range(0, 5);
 let z = tch::no_grad(|| small.encode(&x.to_device(runtime::device()), false));
 exercise::check("Exercise 1", z.size() == vec![5, 2], &format!("the code of 5 images has shape {:?}", z.size()),
@@ -360,9 +361,9 @@ whether it rebuilds the test images better. Why would dropping half of 64 units 
 10-number code hurt an autoencoder more than a classifier?
 """),
     exercise("""let dropout = 0.5; // your answer
-let (_, no_dropout_loss) = exercise_fit(10, dropout, 3, train_step, &train, &test, "ex-dropout")?;"""),
+let (_, no_dropout_loss) = exercise_fit(10, dropout, 5, train_step, &train, &test, "ex-dropout")?;"""),
     solution("""let dropout = 0.0;
-let (_, no_dropout_loss) = exercise_fit(10, dropout, 3, train_step, &train, &test, "ex-dropout")?;"""),
+let (_, no_dropout_loss) = exercise_fit(10, dropout, 5, train_step, &train, &test, "ex-dropout")?;"""),
     shared(code("""exercise::check_less("Exercise 3", "without dropout the test images are rebuilt better",
     ("no-dropout test MSE", no_dropout_loss), ("dropout-0.5 test MSE", ten_d_loss),
     "set dropout to 0.0");""")),
@@ -835,20 +836,20 @@ t
 The answers are in `notebooks/solutions/03_finetuning.ipynb`.
 
 **Exercise 1: accuracy from predictions.** `train::classify` returned the fine-tuned homework
-model's predicted class for every test image (`predicted`). Compute the test accuracy from it and
-the labels yourself, and compare with the run's `metrics.json`.
+model's predicted class for every test image (`predicted`), and its accuracy. Compute the test
+accuracy from the predictions and the labels yourself, and compare.
 """),
-    shared(code("""let (_, predicted) = train::classify(&ae, &ft.matcher, &test);
+    shared(code("""let (accuracy, predicted) = train::classify(&ae, &ft.matcher, &test);
 let labels = test.label_vec();""")),
     exercise("""let my_accuracy = 0.0; // your answer: the share of predicted[i] == labels[i]"""),
     solution("""let my_accuracy = predicted.iter().zip(&labels).filter(|(p, l)| p == l).count() as f64 / labels.len() as f64;"""),
-    shared(code("""exercise::check("Exercise 1", (my_accuracy - m.finetuned_test_accuracy).abs() < 1e-9,
-    &format!("your accuracy {:.4} against metrics.json's {:.4}", my_accuracy, m.finetuned_test_accuracy),
+    shared(code("""exercise::check("Exercise 1", (my_accuracy - accuracy).abs() < 1e-9,
+    &format!("your accuracy {:.4} against the library's {:.4} (metrics.json: {:.4})", my_accuracy, accuracy, m.finetuned_test_accuracy),
     "count the matches and divide by the number of test images");""")),
     md("""
 **Exercise 2: a matcher by hand.** The matcher is one linear layer from the code to ten class
-scores. Build one with `nn::linear` for the improved model's code size, apply it to the codes of
-five test images, and check the shape and that its softmax rows sum to one.
+scores. Build one with `nn::linear` for the homework model's code size, apply it to the codes of
+five test images (encoded by the homework model), and check the shape and that its softmax rows sum to one.
 """),
     exercise("""let vs_m = nn::VarStore::new(device);
 let my_matcher = nn::linear(&vs_m.root() / "matcher", 10, 1, Default::default()); // your answer"""),
@@ -927,8 +928,7 @@ scatter_plot("PCA of the test codes", "PC 1", "PC 2", &p.points, &classes, &test
     md("""
 ## t-SNE of the codes
 
-Our own Barnes–Hut t-SNE (perplexity 30, 1,000 iterations; the `full` profile embeds all 10,000
-test codes in seconds). Now most classes form their own islands; the ones that touch — shirt with
+Our own Barnes–Hut t-SNE (perplexity 30, 1,000 iterations; the time it took is printed below). Now most classes form their own islands; the ones that touch — shirt with
 T-shirt, pullover with coat — are exactly the pairs the confusion matrix mixed up.
 """),
     code("""let params = analysis::TsneParams::default();
@@ -1043,11 +1043,11 @@ library's prototype (`protos[7].mean`).
 """),
     exercise("""let my_mean = Tensor::zeros([codes.size()[1]], (Kind::Float, Device::Cpu)); // your answer"""),
     solution("""let my_mean = {
-    let p7 = probs.to_device(Device::Cpu).select(1, 7);
-    let is7 = test.labels().to_device(Device::Cpu).eq(7);
-    let score = p7.where_self(&is7, &Tensor::full([1], -1.0, (Kind::Float, Device::Cpu)));
-    let (_, top) = score.topk(50, 0, true, true);
-    codes.to_device(Device::Cpu).index_select(0, &top).mean_dim(0, false, Kind::Float)
+    let sevens = test.labels().to_device(Device::Cpu).eq(7).nonzero().view([-1]); // rows of class 7
+    let p7 = probs.to_device(Device::Cpu).index_select(0, &sevens).select(1, 7);  // their P(class 7)
+    let (_, order) = p7.topk(50, 0, true, true);                                  // the 50 most confident
+    let chosen = sevens.index_select(0, &order);
+    codes.to_device(Device::Cpu).index_select(0, &chosen).mean_dim(0, false, Kind::Float)
 };"""),
     shared(code("""{
 let lib = protos[7].mean.to_device(Device::Cpu);
@@ -1094,14 +1094,16 @@ checkpoints hold the homework's networks.
 let mut acgan_cfg = GanConfig::new(GanKind::AcGan, profile);
 // e.g. acgan_cfg.arch.hidden = [128, 256, 512];
 println!("{}", serde_json::to_string_pretty(&acgan_cfg.arch)?);""")),
-    code("""let fresh = train::GanRun::new(&acgan_cfg, device)?;
+    code("""{
+let fresh = train::GanRun::new(&acgan_cfg, device)?;
 let count = |vs: &nn::VarStore| vs.trainable_variables().iter().map(|t| t.numel()).sum::<usize>();
 let mut t = Table::new(["network", "weights", "input", "output"]).with_title("AC-GAN networks");
 t.push_row(["generator G".to_string(), count(&fresh.g_vs).to_string(),
     format!("{} noise + 10 one-hot class", acgan_cfg.arch.noise_dim), "784 pixels in [-1, 1] (tanh)".into()]);
 t.push_row(["discriminator D".to_string(), count(&fresh.d_vs).to_string(),
     "784 pixels".into(), "1 real/fake logit + 10 class logits".into()]);
-t"""),
+t
+}"""),
     md("""
 ## The discriminator step
 
@@ -1192,9 +1194,10 @@ let acgan = train::train_or_load_gan_with(&acgan_cfg, &train, &runs.join("nb05-a
 
 A healthy run looks like a tug of war that settles: both losses level off around a balance
 instead of one of them collapsing to zero, which would mean one network had won and the other
-had stopped learning. The dashed markers show where D starts getting more steps per G step.
-Compare the curves on either side of a marker: an extra D step per batch should show up as D's
-loss falling and G's rising, at least for a while. The table under the figure gives the mean
+had stopped learning. The dashed markers show where the D schedule changes: from there on D still
+takes one step per batch, but G steps only on every k-th batch, so G gets fewer updates for the
+same data. Compare the curves on either side of a marker: with G updated less often, D should
+gain ground, its loss falling and G's rising, at least for a while. The table under the figure gives the mean
 losses per phase of the schedule, from the run's history.
 """),
     code("""figures::gan_losses(&acgan.history, &acgan.config, "AC-GAN: discriminator and generator losses")?"""),
@@ -1274,8 +1277,9 @@ The answers are in `notebooks/solutions/05_gan.ipynb`.
 
 **Exercise 1: the D schedule.** Make a config in which D takes 3 steps per G step from epoch 2 on
 and 1 step before (the field is `d_schedule`, a list of `DStepsFrom { epoch, d_steps }`). Then
-retrain the AC-GAN with it by passing it to the training cell above instead of `acgan_cfg`, and
-compare the loss figure.
+retrain the AC-GAN with it by passing it to the training cell above instead of `acgan_cfg` (in the
+full profile with `retrain = true`, or the shipped run is loaded instead), and compare the loss
+figure.
 """),
     exercise("""let mut my_cfg = GanConfig::new(GanKind::AcGan, profile);
 my_cfg.d_schedule = vec![]; // your answer"""),
@@ -1432,8 +1436,8 @@ The answers are in `notebooks/solutions/06_conv_acgan.ipynb`.
 
 **Exercise 1: what width costs.** Build the convolutional AC-GAN with twice the channels
 (`arch.conv_channels`) and compare the number of weights of its discriminator with the default's.
-Convolution weights grow with the product of input and output channels: by how much should they
-grow?
+A convolution's weights grow with the product of its input and output channels: by how much
+should the second convolution grow, and why does the whole discriminator grow less?
 """),
     exercise("""let mut wide = GanConfig::new(GanKind::ConvAcGan, profile);
 wide.arch.conv_channels = GanConfig::new(GanKind::ConvAcGan, profile).arch.conv_channels; // your answer"""),
@@ -1445,15 +1449,21 @@ let count = |c: &GanConfig| -> Result<usize> {
     Ok(r.d_vs.trainable_variables().iter().map(|t| t.numel()).sum())
 };
 let (base, w) = (count(&GanConfig::new(GanKind::ConvAcGan, profile))?, count(&wide)?);
-exercise::check("Exercise 1", w as f64 > 3.0 * base as f64,
-    &format!("the discriminator has {w} weights against {base}: {:.1} times as many", w as f64 / base as f64),
+let conv2 = |c: &GanConfig| -> Result<usize> {
+    let r = train::GanRun::new(c, Device::Cpu)?;
+    Ok(r.d_vs.variables().iter().filter(|(n, _)| n.starts_with("conv2") && n.ends_with("weight")).map(|(_, t)| t.numel()).sum())
+};
+let (c_base, c_wide) = (conv2(&GanConfig::new(GanKind::ConvAcGan, profile))?, conv2(&wide)?);
+exercise::check("Exercise 1", c_wide == 4 * c_base,
+    &format!("the discriminator's second convolution has {c_wide} weights against {c_base}; the whole discriminator {w} against {base} ({:.1} times)",
+        w as f64 / base as f64),
     "double conv_channels");
 }""")),
     md("""
 **Exercise 2: read the table.** Which generator has the lowest Fréchet distance to the test
 digits? Name it as the table does.
 """),
-    exercise("""let my_pick = "GAN (FC)"; // your answer"""),
+    exercise("""let my_pick = ""; // your answer"""),
     solution("""let my_pick = frechet.iter().min_by(|a, b| a.1.total_cmp(&b.1)).map(|(n, _)| n.clone()).unwrap();"""),
     shared(code("""{
 let best = frechet.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();

@@ -133,32 +133,35 @@ pub fn shipped(profile: Profile, name: &str) -> Option<std::path::PathBuf> {
     (profile == Profile::Full && !retrain_requested() && complete).then_some(dir)
 }
 
-/// Set by [`notebook_settings`], so that a later run of a notebook's first cell knows that the
-/// profile and retrain variables are its own and not a headless runner's.
-const SET_BY_CELL: &str = "LATENTLAB_SET_BY_CELL";
+/// Set by [`notebook_settings`] on its first call: the values `LATENTLAB_PROFILE` and
+/// `LATENTLAB_RETRAIN` had outside the notebook (empty when unset), so that later calls keep
+/// honouring them after the cell has written its own choice into those variables.
+const OUTSIDE: [(&str, &str); 2] = [
+    ("LATENTLAB_PROFILE", "LATENTLAB_OUTSIDE_PROFILE"),
+    ("LATENTLAB_RETRAIN", "LATENTLAB_OUTSIDE_RETRAIN"),
+];
 
 /// A notebook's first cell: the profile and the retrain switch as the cell sets them.
 ///
 /// `LATENTLAB_PROFILE` and `LATENTLAB_RETRAIN`, when set outside the notebook (headless runs,
-/// CI), win over the cell, and the printed line says so. The choice is stored in those two
-/// variables of the kernel process, so every later cell and library call sees it; rerunning the
-/// cell with other values changes it.
+/// CI), win over the cell, on every run of the cell, and the printed line says so. The choice is
+/// stored in those two variables of the kernel process, so every later cell and library call
+/// sees it; rerunning the cell with other values changes it.
 pub fn notebook_settings(profile: Profile, retrain: bool) -> anyhow::Result<Profile> {
-    let ours = std::env::var_os(SET_BY_CELL).is_some();
-    let outside = |name: &str| {
-        (!ours)
-            .then(|| std::env::var(name).ok())
-            .flatten()
-            .filter(|v| !v.trim().is_empty())
-    };
-    let (profile, p_note) = match outside("LATENTLAB_PROFILE") {
+    for (var, saved) in OUTSIDE {
+        if std::env::var_os(saved).is_none() {
+            std::env::set_var(saved, std::env::var(var).unwrap_or_default());
+        }
+    }
+    let outside = |saved: &str| std::env::var(saved).ok().filter(|v| !v.trim().is_empty());
+    let (profile, p_note) = match outside(OUTSIDE[0].1) {
         Some(v) => (
             v.parse::<Profile>().map_err(|e| anyhow::anyhow!(e))?,
             " (LATENTLAB_PROFILE, set outside the notebook, overrides this cell)",
         ),
         None => (profile, ""),
     };
-    let (retrain, r_note) = match outside("LATENTLAB_RETRAIN") {
+    let (retrain, r_note) = match outside(OUTSIDE[1].1) {
         Some(v) => (
             matches!(v.trim(), "1" | "true" | "yes"),
             " (LATENTLAB_RETRAIN, set outside the notebook, overrides this cell)",
@@ -167,7 +170,6 @@ pub fn notebook_settings(profile: Profile, retrain: bool) -> anyhow::Result<Prof
     };
     std::env::set_var("LATENTLAB_PROFILE", profile.name());
     std::env::set_var("LATENTLAB_RETRAIN", if retrain { "1" } else { "0" });
-    std::env::set_var(SET_BY_CELL, "1");
     let what = match (profile, retrain) {
         (Profile::Quick, _) => "every model trains here, on the first 4,000 training images",
         (Profile::Full, false) => {

@@ -602,6 +602,9 @@ pub fn finetune_or_load(
             return load_finetuned(&dir, device);
         }
     }
+    if let Some(line) = super::fit::expected_total(&name) {
+        progress.line(&line);
+    }
     let ae_dir = run_dir.join(format!("ae-{}", ae_config.name));
     let mut ae =
         super::autoencoder::train_or_load_autoencoder(ae_config, train, test, &ae_dir, progress)?;
@@ -634,7 +637,15 @@ pub fn finetune_or_load_with(
             "loading the shipped fine-tuned model {} (set retrain = true in the first cell to train here instead)",
             dir.display()
         ));
-        return load_finetuned(&dir, device);
+        let (ae, run) = load_finetuned(&dir, device)?;
+        progress.line("note: the shipped model was fine-tuned by the library's own joint step; a changed step in this notebook is not used until retrain = true");
+        if &run.config != config {
+            progress.line("note: your FinetuneConfig differs from the shipped run's (printed above); set retrain = true to fine-tune with yours");
+        }
+        return Ok((ae, run));
+    }
+    if let Some(line) = super::fit::expected_total(&name) {
+        progress.line(&line);
     }
     let ae_dir = runs.join(format!("ae-{}", ae_config.name));
     let mut ae =

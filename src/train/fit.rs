@@ -297,6 +297,9 @@ pub fn fit<M>(
                     dir.display()
                 )
             })?;
+            for line in shipped_differences(&dir, config) {
+                progress.line(&line);
+            }
             let history = fsutil::read_json(dir.join("history.json"))?;
             return Ok(Fitted {
                 history,
@@ -360,9 +363,56 @@ pub fn expected_time(name: &str, epochs: usize, images: usize) -> Option<String>
         .unwrap_or(60_000) as f64;
     let scaled = per_epoch * images as f64 / shipped_images;
     Some(format!(
-        "expected time: about {} for {epochs} epochs on {images} images (the shipped run `{name}` measured {per_epoch:.1} s per epoch on {shipped_images:.0} images, on this project's 2-core CPU machine)",
+        "expected time: roughly {} for {epochs} epochs on {images} images (the shipped run `{name}` took {per_epoch:.1} s per epoch on {shipped_images:.0} images on the 2-core CPU machine that trained it; other batch sizes and machines differ)",
         format_duration(scaled * epochs as f64)
     ))
+}
+
+/// "expected time: roughly N (the shipped run `name` took N of training in all ...)" from the
+/// seconds a shipped fine-tuning (`metrics.json`) or search (`results.json`, the folds) recorded.
+pub fn expected_total(name: &str) -> Option<String> {
+    let dir = crate::runtime::checkpoints_dir().join(name);
+    let seconds = if let Ok(r) = fsutil::read_json::<serde_json::Value>(dir.join("results.json")) {
+        r["folds"]
+            .as_array()?
+            .iter()
+            .filter_map(|f| f["seconds"].as_f64())
+            .sum::<f64>()
+    } else {
+        fsutil::read_json::<serde_json::Value>(dir.join("metrics.json")).ok()?["seconds"]
+            .as_f64()?
+    };
+    Some(format!(
+        "expected time in the full profile: roughly {} (what the shipped run `{name}` took on the 2-core CPU machine that trained it)",
+        format_duration(seconds)
+    ))
+}
+
+/// Lines saying which of `config`'s settings differ from those the shipped run in `dir` was
+/// trained with (its `config.json`): those settings, and the notebook's step, are not used when
+/// the shipped weights are loaded.
+pub fn shipped_differences(dir: &std::path::Path, config: &FitConfig) -> Vec<String> {
+    let Ok(shipped) = fsutil::read_json::<serde_json::Value>(dir.join("config.json")) else {
+        return Vec::new();
+    };
+    let Ok(ours) = serde_json::to_value(config) else {
+        return Vec::new();
+    };
+    let differ: Vec<String> = ["epochs", "batch_size", "seed", "optimizer", "schedule"]
+        .iter()
+        .filter(|k| shipped.get(**k).is_some() && shipped[**k] != ours[**k])
+        .map(|k| format!("{k} {} (yours: {})", shipped[*k], ours[*k]))
+        .collect();
+    let mut lines = vec![
+        "note: the shipped weights were trained by the library's own step; a changed step in this notebook is not used until retrain = true".to_string(),
+    ];
+    if !differ.is_empty() {
+        lines.push(format!(
+            "note: the shipped run was trained with {}; set retrain = true to train with your settings",
+            differ.join(", ")
+        ));
+    }
+    lines
 }
 
 /// Scores a reconstruction model (`model.forward_t(x, false)` rebuilds `x`) by the MSE per pixel

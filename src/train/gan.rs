@@ -618,7 +618,12 @@ where
             "loading the shipped generator {} (set retrain = true in the first cell to train here instead)",
             dir.display()
         ));
-        return load_gan(&dir, crate::runtime::device());
+        let run = load_gan(&dir, crate::runtime::device())?;
+        progress.line("note: the shipped networks were trained by the library's own steps; changed steps in this notebook are not used until retrain = true");
+        if &run.config != config {
+            progress.line("note: your GanConfig differs from the shipped run's (printed in its config.json); set retrain = true to train with yours");
+        }
+        return Ok(run);
     }
     print_expected_gan_time(config, train, progress);
     for stale in [

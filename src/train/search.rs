@@ -499,6 +499,11 @@ pub fn search_or_load_as(
             return fsutil::read_json(shipped.join("results.json"));
         }
     }
+    if !dir.join("results.json").exists() {
+        if let Some(line) = super::fit::expected_total(name) {
+            progress.line(&line);
+        }
+    }
     run_search(config, train, dir, progress)
 }
 
