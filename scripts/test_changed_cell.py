@@ -6,7 +6,7 @@ folders: as shipped; with the training step's loss changed from MSE to L1; and w
 code changed from 10 numbers to 2, each change alone, the way a student would make it. Then
 checks, from the run folders that the library's loop wrote:
 
-- the changed network was trained: the 2-d run's code layer `encoder/fc2/weight` has shape
+- the changed network was trained: the 2-d run's code layer `encoder.fc2.weight` has shape
   [2, 64], the others [10, 64];
 - the changed step was used: the L1 run, same network and seed, logged a different and larger
   training loss in every epoch (on pixels in [0, 1] the absolute error is never below the
@@ -91,7 +91,7 @@ def main() -> int:
         failures = []
         expected = {"original": [10, 64], "L1 step": [10, 64], "2-d code": [2, 64]}
         for name, (folder, history) in runs.items():
-            shape = tensor_shape(folder / "checkpoint.safetensors", "encoder/fc2/weight")
+            shape = tensor_shape(folder / "checkpoint.safetensors", "encoder.fc2.weight")
             losses = [e["train_loss"] for e in history["epochs"]]
             print(f"{name:9} code layer {shape}, training losses {[round(v, 5) for v in losses]}")
             if shape != expected[name]:
