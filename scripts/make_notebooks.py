@@ -1062,6 +1062,50 @@ exercise::check("Exercise 2", diff < 1e-4, &format!("largest difference from the
 ]
 
 
+D_STEP = r"""/// Binary cross-entropy of D's logits against a constant target (1 = real, 0 = fake).
+fn bce(logits: &Tensor, target: f64) -> Tensor {
+    logits.binary_cross_entropy_with_logits::<Tensor>(&logits.full_like(target), None, None, Reduction::Mean)
+}
+
+/// One discriminator step. Returns (D's loss, mean D(real), mean D(fake)).
+fn d_step(gan: &GanRun, opt: &mut Optimizer, real: &Tensor, labels: &Tensor) -> (Tensor, f64, f64) {
+    let cfg = &gan.config;
+    let b = real.size()[0];
+    let z = Tensor::randn([b, cfg.arch.noise_dim], (Kind::Float, real.device()));
+    let fake = tch::no_grad(|| gan.generator.forward_t(&z, labels, true)); // G is not trained here
+    let (real_logit, real_class) = gan.discriminator.forward_t(real, true);
+    let (fake_logit, fake_class) = gan.discriminator.forward_t(&fake, true);
+    // One-sided label smoothing: real digits are asked for real_label (0.9), fakes for 0.
+    let mut loss = bce(&real_logit, cfg.real_label) + bce(&fake_logit, 0.0);
+    // AC-GAN: the class head names the digit of real and (weighted) fake images.
+    if let (Some(rc), Some(fc)) = (real_class, fake_class) {
+        loss += rc.cross_entropy_for_logits(labels);
+        if cfg.d_fake_class_weight > 0.0 {
+            loss += fc.cross_entropy_for_logits(labels) * cfg.d_fake_class_weight;
+        }
+    }
+    opt.backward_step(&loss);
+    let d_real = real_logit.sigmoid().mean(Kind::Float).double_value(&[]);
+    let d_fake = fake_logit.sigmoid().mean(Kind::Float).double_value(&[]);
+    (loss.detach(), d_real, d_fake)
+}"""
+
+G_STEP = r"""/// One generator step, non-saturating. Returns G's loss.
+fn g_step(gan: &GanRun, opt: &mut Optimizer, b: usize) -> Tensor {
+    let device = gan.g_vs.device();
+    let z = Tensor::randn([b as i64, gan.config.arch.noise_dim], (Kind::Float, device));
+    let labels = Tensor::randint(10, [b as i64], (Kind::Int64, device));
+    let fake = gan.generator.forward_t(&z, &labels, true);
+    let (logit, class) = gan.discriminator.forward_t(&fake, true);
+    let mut loss = bce(&logit, 1.0); // "call my fakes real"
+    if let Some(c) = class {
+        loss += c.cross_entropy_for_logits(&labels); // AC-GAN: and of the digit I was asked for
+    }
+    opt.backward_step(&loss); // G's optimizer: only G's weights move
+    loss.detach()
+}"""
+
+
 NOTEBOOKS["05_gan"] = [
     md("""
 # 5 · Generative adversarial networks on MNIST
@@ -1123,33 +1167,7 @@ of the homework act here:
 
 The fakes are made without gradients: this step trains D only.
 """),
-    shared(code("""/// Binary cross-entropy of D's logits against a constant target (1 = real, 0 = fake).
-fn bce(logits: &Tensor, target: f64) -> Tensor {
-    logits.binary_cross_entropy_with_logits::<Tensor>(&logits.full_like(target), None, None, Reduction::Mean)
-}
-
-/// One discriminator step. Returns (D's loss, mean D(real), mean D(fake)).
-fn d_step(gan: &GanRun, opt: &mut Optimizer, real: &Tensor, labels: &Tensor) -> (Tensor, f64, f64) {
-    let cfg = &gan.config;
-    let b = real.size()[0];
-    let z = Tensor::randn([b, cfg.arch.noise_dim], (Kind::Float, real.device()));
-    let fake = tch::no_grad(|| gan.generator.forward_t(&z, labels, true)); // G is not trained here
-    let (real_logit, real_class) = gan.discriminator.forward_t(real, true);
-    let (fake_logit, fake_class) = gan.discriminator.forward_t(&fake, true);
-    // One-sided label smoothing: real digits are asked for real_label (0.9), fakes for 0.
-    let mut loss = bce(&real_logit, cfg.real_label) + bce(&fake_logit, 0.0);
-    // AC-GAN: the class head names the digit of real and (weighted) fake images.
-    if let (Some(rc), Some(fc)) = (real_class, fake_class) {
-        loss += rc.cross_entropy_for_logits(labels);
-        if cfg.d_fake_class_weight > 0.0 {
-            loss += fc.cross_entropy_for_logits(labels) * cfg.d_fake_class_weight;
-        }
-    }
-    opt.backward_step(&loss);
-    let d_real = real_logit.sigmoid().mean(Kind::Float).double_value(&[]);
-    let d_fake = fake_logit.sigmoid().mean(Kind::Float).double_value(&[]);
-    (loss.detach(), d_real, d_fake)
-}""")),
+    shared(code(D_STEP)),
     md("""
 ## The generator step
 
@@ -1161,20 +1179,7 @@ there (exercise 2 measures it). Only G's optimizer steps, so D's weights do not 
 gradients that reach them are cleared before D's next step. (The library's own version also skips
 computing them, which saves time.)
 """),
-    shared(code("""/// One generator step, non-saturating. Returns G's loss.
-fn g_step(gan: &GanRun, opt: &mut Optimizer, b: usize) -> Tensor {
-    let device = gan.g_vs.device();
-    let z = Tensor::randn([b as i64, gan.config.arch.noise_dim], (Kind::Float, device));
-    let labels = Tensor::randint(10, [b as i64], (Kind::Int64, device));
-    let fake = gan.generator.forward_t(&z, &labels, true);
-    let (logit, class) = gan.discriminator.forward_t(&fake, true);
-    let mut loss = bce(&logit, 1.0); // "call my fakes real"
-    if let Some(c) = class {
-        loss += c.cross_entropy_for_logits(&labels); // AC-GAN: and of the digit I was asked for
-    }
-    opt.backward_step(&loss); // G's optimizer: only G's weights move
-    loss.detach()
-}""")),
+    shared(code(G_STEP)),
     md("""
 ## Training
 
@@ -1344,9 +1349,24 @@ differ, for reasons measured further down.
     shared(code("""let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
 let test = Dataset::load(DatasetKind::Mnist, Split::Test, profile)?;
 let runs = runtime::runs_dir().join(profile.name());
-let conv = train::train_or_load_gan(&GanConfig::new(GanKind::ConvAcGan, profile), &train, &runs, &mut Progress::Lines)?;
 let acgan = train::train_or_load_gan(&GanConfig::new(GanKind::AcGan, profile), &train, &runs, &mut Progress::Lines)?;
 let gan = train::train_or_load_gan(&GanConfig::new(GanKind::Gan, profile), &train, &runs, &mut Progress::Lines)?;""")),
+    md("""
+The fully connected GAN and AC-GAN above are notebook 5's, trained by the library's own steps.
+The convolutional one trains with the two steps below, the same code as in notebook 5: change
+them here to train your variant. Two settings of its config act inside them: the D step weights
+the class loss on generated digits by `d_fake_class_weight` (0 for this model, so its class head
+learns from real digits only), and the D schedule, printed below, keeps one G step per D step.
+The reasons are measured further down.
+"""),
+    shared(code(D_STEP)),
+    shared(code(G_STEP)),
+    shared(code("""let conv_cfg = GanConfig::new(GanKind::ConvAcGan, profile);
+let ks: Vec<String> = (1..=conv_cfg.epochs).map(|e| conv_cfg.d_steps_at(e).to_string()).collect();
+println!("conv AC-GAN: {} epochs, class loss weight on fakes {}, D steps per G step by epoch: {}",
+    conv_cfg.epochs, conv_cfg.d_fake_class_weight, ks.join(" "));
+let conv = train::train_or_load_gan_with(&conv_cfg, &train, &runs.join("nb06-conv-acgan"), &mut Progress::Lines,
+    GanSteps { discriminator: d_step, generator: g_step })?;""")),
     md("""
 Look at stroke continuity and the background: the convolutional samples should have clean black
 backgrounds and unbroken strokes, where the fully connected ones show speckles.

@@ -587,12 +587,8 @@ pub fn finetune_or_load(
 ) -> anyhow::Result<(AutoencoderRun, FinetuneRun)> {
     let device = crate::runtime::device();
     let name = format!("finetuned-{}", ae_config.name);
-    if let Some(dir) = crate::runtime::shipped(config.profile, &name) {
-        progress.line(&format!(
-            "loading the shipped fine-tuned model {} (set LATENTLAB_RETRAIN=1 to train instead)",
-            dir.display()
-        ));
-        return load_finetuned(&dir, device);
+    if let Some(shipped) = load_shipped_finetuned(&name, config, false, progress)? {
+        return Ok(shipped);
     }
     let dir = run_dir.join(&name);
     if dir.join("metrics.json").exists() && dir.join("finetune_config.json").exists() {
@@ -630,19 +626,9 @@ pub fn finetune_or_load_with(
         &Tensor,
     ) -> (Tensor, Tensor),
 ) -> anyhow::Result<(AutoencoderRun, FinetuneRun)> {
-    let device = crate::runtime::device();
     let name = format!("finetuned-{}", ae_config.name);
-    if let Some(dir) = crate::runtime::shipped(config.profile, &name) {
-        progress.line(&format!(
-            "loading the shipped fine-tuned model {} (set retrain = true in the first cell to train here instead)",
-            dir.display()
-        ));
-        let (ae, run) = load_finetuned(&dir, device)?;
-        progress.line("note: the shipped model was fine-tuned by the library's own joint step; a changed step in this notebook is not used until retrain = true");
-        if &run.config != config {
-            progress.line("note: your FinetuneConfig differs from the shipped run's (printed above); set retrain = true to fine-tune with yours");
-        }
-        return Ok((ae, run));
+    if let Some(shipped) = load_shipped_finetuned(&name, config, true, progress)? {
+        return Ok(shipped);
     }
     if let Some(line) = super::fit::expected_total(&name) {
         progress.line(&line);
@@ -659,4 +645,30 @@ pub fn finetune_or_load_with(
         .with_context(|| format!("cannot create the run folder {}", dir.display()))?;
     let run = finetune_with(&mut ae, config, (train, test), Some(&dir), progress, step)?;
     Ok((ae, run))
+}
+
+/// The shipped fine-tuned model `name` where the profile and the retrain switch say to use it,
+/// with a note when `config` differs from the one it was trained with (and, when the caller gave
+/// its own joint step, that the step is not used either).
+fn load_shipped_finetuned(
+    name: &str,
+    config: &FinetuneConfig,
+    own_step: bool,
+    progress: &mut Progress,
+) -> anyhow::Result<Option<(AutoencoderRun, FinetuneRun)>> {
+    let Some(dir) = crate::runtime::shipped(config.profile, name) else {
+        return Ok(None);
+    };
+    progress.line(&format!(
+        "loading the shipped fine-tuned model {} (set retrain = true in the first cell, or LATENTLAB_RETRAIN=1, to train instead)",
+        dir.display()
+    ));
+    let (ae, run) = load_finetuned(&dir, crate::runtime::device())?;
+    if own_step {
+        progress.line("note: the shipped model was fine-tuned by the library's own joint step; a changed step in this notebook is not used until retrain = true");
+    }
+    if &run.config != config {
+        progress.line("note: these settings differ from the shipped run's, which are the ones printed for it; set retrain = true to fine-tune with yours");
+    }
+    Ok(Some((ae, run)))
 }
