@@ -487,9 +487,10 @@ let idx = test.first_of_each_class(1);
 
 The homework also tried SGD with momentum and RMSprop and found them "very similar or slightly
 worse than Adam". Here is that comparison, on the same network, loss, data and epochs: Adam at
-1e-3 (the homework's choice), SGD with momentum 0.9 at 0.1, and RMSprop at 1e-3. SGD needs the
-larger rate: at 1e-2 it sat for many epochs on the plateau where the network outputs the mean
-image whatever the input (the adaptive methods scale each weight's step and leave it sooner). The
+the homework's learning rate, SGD with momentum, and RMSprop, each at the rate the table below
+prints. SGD needs a larger rate than the adaptive methods: with a ten times smaller one it sat for
+many epochs on the plateau where the network outputs the mean image whatever the input (the
+adaptive methods scale each weight's step and leave it sooner). The
 Adam run is the MSE run of the loss comparison above. Each curve is the test loss after every
 epoch.
 """),
@@ -1159,8 +1160,9 @@ One step of D on a batch of real digits and as many fakes: D is pushed to output
 real digits and "fake" for the generated ones, by binary cross-entropy on its logits. Two details
 of the homework act here:
 
-- **One-sided label smoothing**: the target for real digits is `real_label` = 0.9, not 1.0, so
-  D is never rewarded for total certainty, and G keeps getting gradients.
+- **One-sided label smoothing**: the target for real digits is `real_label` (printed with the
+  training settings below), a little under one, so D is never rewarded for total certainty, and G
+  keeps getting gradients.
 - **The AC-GAN's class head**: D also names the digit of every image, by cross-entropy against
   its label; for the fakes that loss is weighted by `d_fake_class_weight` (1 in the original
   AC-GAN and here).
@@ -1192,7 +1194,8 @@ instead, and with `retrain` the expected time is printed first.
 """),
     code("""for (name, c) in [("GAN", &gan_cfg), ("AC-GAN", &acgan_cfg)] {
     let ks: Vec<String> = (1..=c.epochs).map(|e| c.d_steps_at(e).to_string()).collect();
-    println!("{name}: {} epochs, batches of {}, D steps per G step by epoch: {}", c.epochs, c.batch_size, ks.join(" "));
+    println!("{name}: {} epochs, batches of {}, real_label {}, D steps per G step by epoch: {}",
+        c.epochs, c.batch_size, c.real_label, ks.join(" "));
 }
 let gan = train::train_or_load_gan_with(&gan_cfg, &train, &runs.join("nb05-gan"), &mut Progress::Lines,
     GanSteps { discriminator: d_step, generator: g_step })?;
