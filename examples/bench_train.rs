@@ -213,20 +213,21 @@ fn bench_ae(args: &Args) -> anyhow::Result<()> {
     if args.breakdown {
         return ae_breakdown(args, &run, &train);
     }
+    let mut opt = config.optimizer.build(&run.vs)?;
     if args.warmup > 0 {
         fit_epochs(
             &mut run,
-            &exactly(&train, args.warmup * b),
-            &none,
+            &mut opt,
+            (&exactly(&train, args.warmup * b), &none),
             &mut progress,
-            |_, _| Ok(()),
+            |_, _, _| Ok(()),
         )?;
     }
     // One more epoch of exactly `steps` full batches, through the library's training loop.
     run.config.epochs = run.history.epochs.len() + 1;
     let data = exactly(&train, args.steps * b);
     let (f0, t0) = (minor_faults(), Instant::now());
-    fit_epochs(&mut run, &data, &none, &mut progress, |_, _| Ok(()))?;
+    fit_epochs(&mut run, &mut opt, (&data, &none), &mut progress, |_, _, _| Ok(()))?;
     let seconds = t0.elapsed().as_secs_f64();
     report("ae", args, b, &train, seconds, minor_faults() - f0);
     Ok(())

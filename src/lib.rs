@@ -16,6 +16,7 @@ pub mod display;
 pub mod exercise;
 pub mod figures;
 pub mod fsutil;
+pub mod limits;
 pub mod models;
 pub mod pipeline;
 pub mod report;

@@ -10,9 +10,9 @@
 //! by the file name. Writers are atomic: they write a temporary file next to the target, flush it
 //! to disk and rename it into place, so an interrupted write never leaves a half-written file.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
@@ -267,42 +267,10 @@ pub fn gzip_bytes(bytes: &[u8], level: Compression) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-/// Writes `bytes` to `path` atomically: creates the parent folders, writes
-/// `.<name>.tmp-<pid>` in the same folder, flushes it to disk and renames it over `path`. On
-/// failure the temporary file is removed and `path` is left as it was.
+/// Writes `bytes` to `path` atomically (the crate's one writer, [`crate::fsutil::write_atomic_with`]):
+/// on failure `path` is left as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent)?;
-    let name = path.file_name().ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the path has no file name",
-        )
-    })?;
-    let tmp = parent.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        // Make the rename itself durable; not every platform can open a folder, so best effort.
-        if let Ok(dir) = File::open(&parent) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    crate::fsutil::write_bytes_atomic(path, bytes)
 }
 
 /// Writes raw IDX `bytes` to `path`, gzip-compressed at `level` when given, atomically.

@@ -2,9 +2,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{bail, ensure, Context, Result};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -103,29 +101,9 @@ impl Figure {
                 path.display()
             ),
         };
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
-
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let tmp = dir.join(format!(
-            ".{file_name}.tmp-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let write = || -> Result<()> {
-            let mut file = fs::File::create(&tmp)?;
-            file.write_all(&self.png)?;
-            file.sync_all()?;
-            fs::rename(&tmp, path)?;
-            Ok(())
-        };
-        write().map_err(|err| {
-            let _ = fs::remove_file(&tmp);
-            err.context(format!("saving figure to {}", path.display()))
-        })
+        crate::fsutil::write_bytes_atomic(path, &self.png)
+            .map_err(|e| crate::fsutil::write_error(path, e))
+            .with_context(|| format!("saving figure {file_name}"))
     }
 
     /// The PNG as standard base64 (no line breaks).

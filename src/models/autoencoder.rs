@@ -19,6 +19,7 @@ pub enum OutputActivation {
 
 /// Architecture of a [`Autoencoder`]; saved in every run's `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AutoencoderArch {
     /// Size of the latent code.
     pub latent_dim: i64,
@@ -63,11 +64,12 @@ impl AutoencoderArch {
 
     /// Checks every field, with a message that says what to change.
     pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(
-            self.latent_dim >= 1,
-            "latent_dim must be at least 1, got {}",
-            self.latent_dim
-        );
+        use crate::limits::{check_range, MAX_CHANNELS, MAX_WIDTH};
+        check_range("arch.latent_dim", self.latent_dim, 1, MAX_WIDTH)?;
+        check_range("arch.hidden", self.hidden, 1, MAX_WIDTH)?;
+        for c in self.channels {
+            check_range("every arch.channels entry", c, 1, MAX_CHANNELS)?;
+        }
         anyhow::ensure!(
             self.channels.iter().all(|&c| c >= 1),
             "every conv channel count must be at least 1, got {:?}",
@@ -80,9 +82,13 @@ impl AutoencoderArch {
         );
         anyhow::ensure!(
             (0.0..1.0).contains(&self.dropout),
-            "dropout must be in [0, 1), got {}",
+            "arch.dropout must be in [0, 1), got {}",
             self.dropout
         );
+        crate::limits::check_memory(
+            "this autoencoder (arch)",
+            crate::limits::training_bytes(self.parameter_count() as f64),
+        )?;
         Ok(())
     }
 

@@ -54,6 +54,7 @@ impl std::str::FromStr for GanKind {
 
 /// Architecture sizes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GanArch {
     /// Which GAN.
     pub kind: GanKind,
@@ -167,16 +168,30 @@ impl GanArch {
 
     /// Checks the sizes.
     pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.noise_dim >= 1, "noise_dim must be at least 1");
+        use crate::limits::{check_range, MAX_CHANNELS, MAX_WIDTH};
+        check_range("arch.noise_dim", self.noise_dim, 1, MAX_WIDTH)?;
+        for h in self.hidden {
+            check_range("every arch.hidden width", h, 1, MAX_WIDTH)?;
+        }
+        check_range("arch.conv_channels", self.conv_channels, 1, MAX_CHANNELS)?;
         anyhow::ensure!(
-            self.hidden.iter().all(|&h| h >= 1),
-            "hidden widths must be at least 1"
+            self.leaky_slope.is_finite() && (0.0..1.0).contains(&self.leaky_slope),
+            "arch.leaky_slope must be in [0, 1), got {}",
+            self.leaky_slope
         );
         anyhow::ensure!(
             (0.0..1.0).contains(&self.d_dropout),
             "d_dropout must be in [0, 1)"
         );
-        anyhow::ensure!(self.conv_channels >= 1, "conv_channels must be at least 1");
+        // Fully-connected G and D (noise + 10 classes in, 784 out, and back), or the conv pair.
+        let [h0, h1, h2] = self.hidden.map(|h| h as f64);
+        let fc = (self.noise_dim as f64 + 10.0) * h0 + h0 * h1 + h1 * h2 + h2 * 794.0;
+        let c = self.conv_channels as f64;
+        let conv = (self.noise_dim as f64 + 10.0) * 2.0 * c * 49.0 + 2.0 * c * c * 16.0 + c * 16.0;
+        crate::limits::check_memory(
+            "this GAN (arch)",
+            crate::limits::training_bytes(2.0 * fc.max(conv)),
+        )?;
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ use tch::{nn, Device, Tensor};
 
 /// Everything that defines an autoencoder training run; saved as `config.json` in its folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AutoencoderConfig {
     /// A short name for tables and figures.
     pub name: String,
@@ -165,12 +166,17 @@ impl AutoencoderConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.arch.validate()?;
         self.optimizer.validate()?;
-        anyhow::ensure!(self.epochs >= 1, "epochs must be at least 1");
-        anyhow::ensure!(
-            self.batch_size >= 1,
-            "batch_size must be at least 1, got {}",
-            self.batch_size
-        );
+        use crate::limits::{check_range, MAX_BATCH, MAX_EPOCHS};
+        check_range("epochs", self.epochs, 1, MAX_EPOCHS)?;
+        check_range("batch_size", self.batch_size, 1, MAX_BATCH)?;
+        let [c1, c2, c3] = self.arch.channels.map(|c| c as f64);
+        let per_image = 2.0 * (c1 * 196.0 + c2 * 49.0 + c3 * 9.0 + 784.0)
+            + 4.0 * self.arch.hidden as f64
+            + 2.0 * self.arch.latent_dim as f64;
+        crate::limits::check_memory(
+            "a batch of this size (batch_size) through this network",
+            3.0 * 4.0 * per_image * self.batch_size as f64,
+        )?;
         anyhow::ensure!(
             self.checkpoint_every >= 1,
             "checkpoint_every must be at least 1"
@@ -186,7 +192,7 @@ impl AutoencoderConfig {
 
     /// Reads a config file (JSON), validating it.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let cfg: Self = fsutil::read_json(path)?;
+        let cfg: Self = fsutil::read_config(path)?;
         cfg.validate()
             .with_context(|| format!("invalid config in {}", path.display()))?;
         Ok(cfg)
@@ -305,6 +311,8 @@ impl EvalForward for Autoencoder {
 
 /// Loads a run folder (or a checkpoint file with `config.json` beside it) on `device`.
 pub fn load_autoencoder(path: &Path, device: Device) -> anyhow::Result<AutoencoderRun> {
+    use super::guard::{expect_run, RunKind};
+    expect_run(path, "the run folder", &[RunKind::Autoencoder], true)?;
     let dir = if path.is_dir() {
         path.to_path_buf()
     } else {
@@ -316,12 +324,7 @@ pub fn load_autoencoder(path: &Path, device: Device) -> anyhow::Result<Autoencod
         path.to_path_buf()
     };
     let cfg_path = dir.join("config.json");
-    anyhow::ensure!(
-        cfg_path.exists(),
-        "{} has no config.json: pass a run folder written by `latentlab ae train` (or a checkpoint with its config.json beside it)",
-        dir.display()
-    );
-    let config: AutoencoderConfig = fsutil::read_json(&cfg_path)?;
+    let config: AutoencoderConfig = fsutil::read_config(&cfg_path)?;
     let mut run = AutoencoderRun::new(&config, device)?;
     fsutil::load_varstore(&mut run.vs, &ckpt)?;
     let hist = dir.join("history.json");
@@ -381,11 +384,11 @@ pub fn evaluate_reconstruction(
 
 /// Trains (or resumes) an autoencoder.
 ///
-/// With `out`, the run folder gets `config.json`, `history.json`, `checkpoint.safetensors` every
-/// `checkpoint_every` epochs and `metrics.json` at the end. If `out` already holds a run with the
-/// same config (the number of epochs may grow), training continues from its last checkpoint; a
-/// different config is refused. The optimizer's moments are not checkpointed, so a resumed run
-/// restarts them.
+/// With `out`, the run folder gets `config.json`, `history.json`, `checkpoint.safetensors` and
+/// the resume file every `checkpoint_every` epochs, and `metrics.json` at the end. A folder that
+/// already holds a run with exactly this config is resumed exactly (weights, optimizer moments,
+/// history; see [`super::resume`]) or, when finished, loaded; any other run there is refused
+/// with the differences listed ([`super::guard::check_same_run`]).
 pub fn train_autoencoder(
     config: &AutoencoderConfig,
     train: &Dataset,
@@ -393,28 +396,65 @@ pub fn train_autoencoder(
     out: Option<&Path>,
     progress: &mut Progress,
 ) -> anyhow::Result<AutoencoderRun> {
+    use super::guard::{check_same_run, RunKind};
+    use super::resume::{self, RESUME_FILE};
     config.validate()?;
     anyhow::ensure!(!train.is_empty(), "the training set is empty");
     let device = crate::runtime::device();
     let mut run = AutoencoderRun::new(config, device)?;
+    let mut opt = config.optimizer.build(&run.vs)?;
     if let Some(dir) = out {
-        resume_if_possible(&mut run, dir)?;
+        if check_same_run(dir, RunKind::Autoencoder, "config.json", config)? {
+            if dir.join("metrics.json").exists() {
+                progress.line(&format!(
+                    "[{}] already finished in {}: loaded (pass --force or another folder to train again)",
+                    config.name,
+                    dir.display()
+                ));
+                return load_autoencoder(dir, device);
+            }
+            if dir.join(RESUME_FILE).exists() {
+                run.history = resume::load(
+                    &dir.join(RESUME_FILE),
+                    &mut [("model", &mut run.vs)],
+                    &mut [("optimizer", &mut opt)],
+                )?;
+            } else {
+                anyhow::ensure!(
+                    !dir.join("checkpoint.safetensors").exists(),
+                    "{} holds an unfinished run without {RESUME_FILE} (written by an older latentlab), so it cannot be resumed exactly: pass --force to start over",
+                    dir.display()
+                );
+            }
+        }
         fsutil::write_json(dir.join("config.json"), &run.config)?;
     }
     let train_d = train.to_device(device);
     let test_d = test.to_device(device);
     let checkpoint_every = config.checkpoint_every;
     let epochs = config.epochs;
-    fit_epochs(&mut run, &train_d, &test_d, progress, |vs, history| {
-        let done = history.epochs.len();
-        if let Some(dir) = out {
-            if done % checkpoint_every == 0 || done == epochs {
-                fsutil::save_varstore(vs, dir.join("checkpoint.safetensors"))?;
-                fsutil::write_json(dir.join("history.json"), history)?;
+    fit_epochs(
+        &mut run,
+        &mut opt,
+        (&train_d, &test_d),
+        progress,
+        |vs, opt, history| {
+            let done = history.epochs.len();
+            if let Some(dir) = out {
+                if done % checkpoint_every == 0 || done == epochs {
+                    fsutil::write_json(dir.join("history.json"), history)?;
+                    fsutil::save_varstore(vs, dir.join("checkpoint.safetensors"))?;
+                    resume::save(
+                        &dir.join(RESUME_FILE),
+                        &[("model", vs)],
+                        &[("optimizer", opt)],
+                        history,
+                    )?;
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     let metrics = AutoencoderMetrics {
         train_mse: evaluate_reconstruction(&run.model, &train_d, LossKind::Mse, device),
         test_mse: evaluate_reconstruction(&run.model, &test_d, LossKind::Mse, device),
@@ -431,30 +471,30 @@ pub fn train_autoencoder(
     run.metrics = Some(metrics);
     if let Some(dir) = out {
         run.save(dir)?;
+        resume::finish(dir)?;
     }
     Ok(run)
 }
 
-/// Runs the epochs from `run.history.epochs.len()` up to `run.config.epochs` on data already on
-/// the run's device, appending to the history and calling `after_epoch` with the weights and the
-/// history after each epoch. The
-/// held-out set (`valid`) is scored in eval mode after every epoch; an empty one is skipped.
+/// Runs the epochs from `run.history.epochs.len()` up to `run.config.epochs` with `opt` (built
+/// by the run's optimizer config) on data already on the run's device, appending to the history
+/// and calling `after_epoch` with the weights, the optimizer and the history after each epoch.
+/// The held-out set (`data.1`) is scored in eval mode after every epoch; an empty one is skipped.
 /// The loop is [`super::fit::run_epochs`] with [`default_step`].
 pub fn fit_epochs(
     run: &mut AutoencoderRun,
-    train: &Dataset,
-    valid: &Dataset,
+    opt: &mut Optimizer,
+    (train, valid): (&Dataset, &Dataset),
     progress: &mut Progress,
-    mut after_epoch: impl FnMut(&nn::VarStore, &History) -> anyhow::Result<()>,
+    mut after_epoch: impl FnMut(&nn::VarStore, &Optimizer, &History) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let config = run.config.clone();
     let fit_config = FitConfig::from(&config);
-    let mut opt = config.optimizer.build(&run.vs)?;
     let mut history = std::mem::take(&mut run.history);
     let loss = config.loss;
     let lp = EpochLoop {
         config: &fit_config,
-        optimizer: &mut opt,
+        optimizer: opt,
         history: &mut history,
         progress,
     };
@@ -467,7 +507,7 @@ pub fn fit_epochs(
             valid,
             |m, opt, x, _| default_step(m, opt, x, loss),
             |m, x, _| loss.compute(&tch::nn::ModuleT::forward_t(m, x, false), x),
-            |h| after_epoch(&run_ref.vs, h),
+            |h, opt| after_epoch(&run_ref.vs, opt, h),
         )
     };
     run.history = history;
@@ -488,29 +528,4 @@ pub fn default_step(
     let l = loss.compute(&y, x);
     opt.backward_step(&l);
     l
-}
-
-fn resume_if_possible(run: &mut AutoencoderRun, dir: &Path) -> anyhow::Result<()> {
-    let cfg_path = dir.join("config.json");
-    let ckpt = dir.join("checkpoint.safetensors");
-    let hist = dir.join("history.json");
-    if !cfg_path.exists() {
-        return Ok(());
-    }
-    let old: AutoencoderConfig = fsutil::read_json(&cfg_path)?;
-    let mut comparable = old.clone();
-    comparable.epochs = run.config.epochs;
-    comparable.checkpoint_every = run.config.checkpoint_every;
-    anyhow::ensure!(
-        comparable == run.config,
-        "{} already holds a run with a different config: use another --out folder, or delete it to start over",
-        dir.display()
-    );
-    if ckpt.exists() && hist.exists() {
-        let history: History = fsutil::read_json(&hist)?;
-        fsutil::load_varstore(&mut run.vs, &ckpt)?;
-        run.history = history;
-        run.history.epochs.truncate(run.config.epochs);
-    }
-    Ok(())
 }

@@ -12,6 +12,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 /// Settings of the classifier run; saved as `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClassifierConfig {
     /// The profile it was made for.
     pub profile: Profile,

@@ -19,6 +19,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 /// Settings of both phases; saved as `finetune_config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FinetuneConfig {
     /// The profile it was made for.
     pub profile: Profile,

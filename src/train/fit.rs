@@ -18,6 +18,7 @@ use tch::{nn, Tensor};
 
 /// The loop's settings; saved as `config.json` in a notebook's run folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FitConfig {
     /// A short name for progress lines and tables.
     pub name: String,
@@ -83,7 +84,8 @@ pub struct EpochLoop<'a> {
 /// and the optimizer step, and returns the batch's loss. After every epoch, the held-out loss is
 /// the mean of `held_out(model, images, labels)` over `valid` (skipped when empty), computed
 /// without gradients in batches of 1,000, with the model in eval mode as `held_out` decides.
-/// `after_epoch` sees the history after each epoch (checkpoints go there).
+/// `after_epoch` sees the history and the optimizer after each epoch (checkpoints go there).
+/// Each epoch restarts the random streams from [`super::resume::seed_epoch`].
 pub fn run_epochs<M>(
     lp: EpochLoop<'_>,
     model: &M,
@@ -91,7 +93,7 @@ pub fn run_epochs<M>(
     valid: &Dataset,
     mut step: impl FnMut(&M, &mut Optimizer, &Tensor, &Tensor) -> Tensor,
     held_out: impl Fn(&M, &Tensor, &Tensor) -> Tensor,
-    mut after_epoch: impl FnMut(&History) -> anyhow::Result<()>,
+    mut after_epoch: impl FnMut(&History, &Optimizer) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let EpochLoop {
         config,
@@ -111,6 +113,9 @@ pub fn run_epochs<M>(
     }
     for epoch in start_epoch..config.epochs {
         let t0 = Instant::now();
+        // The epoch's random draws (dropout) depend only on the seed and the epoch: a resumed
+        // run continues exactly.
+        super::resume::seed_epoch(config.seed, epoch);
         let lr = config
             .schedule
             .lr(config.optimizer.lr, epoch, config.epochs);
@@ -171,7 +176,7 @@ pub fn run_epochs<M>(
             rec.seconds,
             time_left(history, start_epoch, config.epochs)
         ));
-        after_epoch(history)?;
+        after_epoch(history, opt)?;
     }
     Ok(())
 }
@@ -330,7 +335,7 @@ pub fn fit<M>(
         history: &mut history,
         progress,
     };
-    run_epochs(lp, model, &train, &valid, step, held_out, |h| {
+    run_epochs(lp, model, &train, &valid, step, held_out, |h, _| {
         fsutil::save_varstore(vs, out.join("checkpoint.safetensors"))?;
         fsutil::write_json(out.join("history.json"), h)
     })?;

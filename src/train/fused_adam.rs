@@ -20,7 +20,7 @@ pub struct FusedAdam {
     beta2: f64,
     eps: f64,
     weight_decay: f64,
-    steps: i32,
+    steps: i64,
 }
 
 impl FusedAdam {
@@ -62,6 +62,46 @@ impl FusedAdam {
         self.lr = lr;
     }
 
+    /// The state as named tensors: `steps`, `slot0.<i>` (first moments) and `slot1.<i>`
+    /// (second moments), as [`super::tensor_optim::TensorOptimizer::state`] names them.
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![("steps".to_string(), Tensor::from(self.steps))];
+        for (s, slot) in [&self.exp_avg, &self.exp_avg_sq].into_iter().enumerate() {
+            for (i, t) in slot.iter().enumerate() {
+                out.push((format!("slot{s}.{i}"), t.shallow_clone()));
+            }
+        }
+        out
+    }
+
+    /// Restores [`FusedAdam::state`]; fails, changing nothing, when it does not fit.
+    pub fn load_state(&mut self, get: &dyn Fn(&str) -> Option<Tensor>) -> anyhow::Result<()> {
+        let steps = get("steps").ok_or_else(|| anyhow::anyhow!("no optimizer step count"))?;
+        let mut loaded = Vec::new();
+        for (s, slot) in [&self.exp_avg, &self.exp_avg_sq].into_iter().enumerate() {
+            for (i, t) in slot.iter().enumerate() {
+                let v = get(&format!("slot{s}.{i}"))
+                    .ok_or_else(|| anyhow::anyhow!("optimizer state slot{s}.{i} is missing"))?;
+                anyhow::ensure!(
+                    v.size() == t.size(),
+                    "optimizer state slot{s}.{i} has shape {:?}, the parameter {:?}",
+                    v.size(),
+                    t.size()
+                );
+                loaded.push(v.to_kind(Kind::Float));
+            }
+        }
+        let n = self.exp_avg.len();
+        tch::no_grad(|| {
+            for (i, v) in loaded.iter().enumerate() {
+                let t = if i < n { &mut self.exp_avg[i] } else { &mut self.exp_avg_sq[i - n] };
+                t.copy_(v);
+            }
+        });
+        self.steps = steps.to_kind(Kind::Int64).int64_value(&[]);
+        Ok(())
+    }
+
     /// Zeroes every gradient.
     pub fn zero_grad(&mut self) {
         for p in &mut self.params {
@@ -72,8 +112,8 @@ impl FusedAdam {
     /// One Adam update of every parameter that has a gradient.
     pub fn step(&mut self) {
         self.steps += 1;
-        let bc1 = 1.0 - self.beta1.powi(self.steps);
-        let bc2 = 1.0 - self.beta2.powi(self.steps);
+        let bc1 = 1.0 - self.beta1.powi(self.steps as i32);
+        let bc2 = 1.0 - self.beta2.powi(self.steps as i32);
         let step_size = (self.lr / bc1) as f32;
         let inv_sqrt_bc2 = (1.0 / bc2.sqrt()) as f32;
         let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);

@@ -1,6 +1,7 @@
 //! GAN training: the homework's schedule (the discriminator gets k steps per generator step from
 //! configurable epochs on), per-step and per-epoch losses, checkpoints, resume and the NaN guard.
 
+use super::resume::{self, RESUME_FILE};
 use super::{check_finite, EpochRecord, History, Optimizer, OptimizerConfig, Progress};
 use crate::data::{BatchOrder, Batches, Dataset};
 use crate::fsutil;
@@ -13,6 +14,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 /// From `epoch` (1-based) on, the discriminator takes `d_steps` steps per generator step.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DStepsFrom {
     /// First epoch with this ratio.
     pub epoch: usize,
@@ -22,6 +24,7 @@ pub struct DStepsFrom {
 
 /// Everything that defines a GAN run; saved as `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GanConfig {
     /// The profile it was made for.
     pub profile: Profile,
@@ -134,8 +137,9 @@ impl GanConfig {
         self.arch.validate()?;
         self.g_optimizer.validate()?;
         self.d_optimizer.validate()?;
-        anyhow::ensure!(self.epochs >= 1, "epochs must be at least 1");
-        anyhow::ensure!(self.batch_size >= 2, "batch_size must be at least 2");
+        use crate::limits::{check_range, MAX_BATCH, MAX_EPOCHS};
+        check_range("epochs", self.epochs, 1, MAX_EPOCHS)?;
+        check_range("batch_size", self.batch_size, 2, MAX_BATCH)?;
         anyhow::ensure!(
             self.checkpoint_every >= 1,
             "checkpoint_every must be at least 1"
@@ -291,18 +295,14 @@ mod rand_distr_free {
 
 /// Loads a GAN run folder (or a `generator.safetensors` with `config.json` beside it).
 pub fn load_gan(path: &Path, device: Device) -> anyhow::Result<GanRun> {
+    super::guard::expect_run(path, "the run folder", &[super::guard::RunKind::Gan], true)?;
     let dir = if path.is_dir() {
         path.to_path_buf()
     } else {
         path.parent().unwrap_or(Path::new(".")).to_path_buf()
     };
     let cfg_path = dir.join("config.json");
-    anyhow::ensure!(
-        cfg_path.exists(),
-        "{} has no config.json: pass a folder written by `latentlab gan train`",
-        dir.display()
-    );
-    let config: GanConfig = fsutil::read_json(&cfg_path)?;
+    let config: GanConfig = fsutil::read_config(&cfg_path)?;
     let mut run = GanRun::new(&config, device)?;
     fsutil::load_varstore(&mut run.g_vs, dir.join("generator.safetensors"))?;
     let d = dir.join("discriminator.safetensors");
@@ -434,25 +434,40 @@ where
     );
     let device = crate::runtime::device();
     let mut run = GanRun::new(config, device)?;
+    let mut g_opt = config.g_optimizer.build(&run.g_vs)?;
+    let mut d_opt = config.d_optimizer.build(&run.d_vs)?;
     if let Some(dir) = out {
-        if dir.join("config.json").exists() {
-            let old: GanConfig = fsutil::read_json(dir.join("config.json"))?;
-            let mut cmp = old.clone();
-            cmp.epochs = config.epochs;
-            anyhow::ensure!(
-                &cmp == config,
-                "{} holds a GAN run with a different config: use another --out folder or delete it",
-                dir.display()
-            );
-            if dir.join("generator.safetensors").exists() && dir.join("history.json").exists() {
-                let loaded = load_gan(dir, device)?;
-                run.g_vs.copy(&loaded.g_vs)?;
-                run.d_vs.copy(&loaded.d_vs)?;
-                run.history = loaded.history;
+        use super::guard::{check_same_run, RunKind};
+        if check_same_run(dir, RunKind::Gan, "config.json", config)? {
+            if dir.join(RESUME_FILE).exists() {
+                run.history = resume::load(
+                    &dir.join(RESUME_FILE),
+                    &mut [("g", &mut run.g_vs), ("d", &mut run.d_vs)],
+                    &mut [("g_opt", &mut g_opt), ("d_opt", &mut d_opt)],
+                )?;
+            } else if dir.join("generator.safetensors").exists() {
+                let done = fsutil::read_json::<History>(dir.join("history.json"))
+                    .map(|h| h.epochs.len())
+                    .unwrap_or(0);
+                if done >= config.epochs {
+                    progress.line(&format!(
+                        "[{}] already finished in {}: loaded (pass --force or another folder to train again)",
+                        config.arch.kind.name(),
+                        dir.display()
+                    ));
+                    return load_gan(dir, device);
+                }
+                anyhow::bail!(
+                    "{} holds an unfinished GAN run without {RESUME_FILE} (written by an older latentlab), so it cannot be resumed exactly: pass --force to start over",
+                    dir.display()
+                );
+            }
+            if !run.history.epochs.is_empty() {
                 progress.line(&format!(
-                    "[{}] resuming after epoch {}",
+                    "[{}] resuming after epoch {} of {}",
                     config.arch.kind.name(),
-                    run.history.epochs.len()
+                    run.history.epochs.len(),
+                    config.epochs
                 ));
             }
         }
@@ -463,14 +478,13 @@ where
         None => train.take(train.len()),
     }
     .to_device(device);
-    let mut g_opt = config.g_optimizer.build(&run.g_vs)?;
-    let mut d_opt = config.d_optimizer.build(&run.d_vs)?;
     let mut global_step = run.history.epochs.len() * 1_000_000; // only used for NaN injection
     let start = run.history.epochs.len();
     for epoch in start..config.epochs {
         let t0 = Instant::now();
         let k = config.d_steps_at(epoch + 1);
-        // Seeded per epoch so that a resumed run draws the same noise as an uninterrupted one.
+        // Seeded per epoch so that a resumed run draws the same noise as an uninterrupted one
+        // (this formula, not `resume::seed_epoch`, so that the shipped GANs stay reproducible).
         tch::manual_seed((config.seed + 7919 * (epoch as u64 + 1)) as i64);
         let batches = Batches::new(
             data.len(),
@@ -568,11 +582,18 @@ where
         if let Some(dir) = out {
             if (epoch + 1) % config.checkpoint_every == 0 || epoch + 1 == config.epochs {
                 run.save(dir)?;
+                resume::save(
+                    &dir.join(RESUME_FILE),
+                    &[("g", &run.g_vs), ("d", &run.d_vs)],
+                    &[("g_opt", &g_opt), ("d_opt", &d_opt)],
+                    &run.history,
+                )?;
             }
         }
     }
     if let Some(dir) = out {
         run.save(dir)?;
+        resume::finish(dir)?;
     }
     Ok(run)
 }

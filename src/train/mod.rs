@@ -7,11 +7,14 @@ pub mod finetune;
 pub mod fit;
 pub mod fused_adam;
 pub mod gan;
+pub mod guard;
 pub mod history;
 pub mod optim;
 pub mod progress;
+pub mod resume;
 pub mod search;
 pub mod softmax_latent;
+pub mod tensor_optim;
 
 pub use autoencoder::{
     evaluate_reconstruction, load_autoencoder, train_autoencoder, train_or_load_autoencoder,

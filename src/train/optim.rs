@@ -1,6 +1,7 @@
 //! Optimizers, reconstruction losses and learning-rate schedules, all from serde configs.
 
 use super::fused_adam::FusedAdam;
+use super::tensor_optim::{Rule, TensorOptimizer};
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig as _, Reduction, Tensor};
 
@@ -32,6 +33,7 @@ impl std::str::FromStr for OptimizerKind {
 
 /// Optimizer settings. `weight_decay` is an L2 penalty added to the gradient, as in PyTorch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OptimizerConfig {
     /// Which optimizer.
     pub kind: OptimizerKind,
@@ -65,41 +67,36 @@ impl OptimizerConfig {
     /// Checks the values, saying what is wrong.
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
-            self.lr.is_finite() && self.lr > 0.0,
-            "learning rate must be positive, got {}",
+            self.lr.is_finite() && self.lr > 0.0 && self.lr <= 10.0,
+            "optimizer.lr (learning rate) must be in (0, 10], got {}",
             self.lr
         );
         anyhow::ensure!(
             self.weight_decay.is_finite() && self.weight_decay >= 0.0,
-            "weight decay must be >= 0, got {}",
+            "optimizer.weight_decay must be a number >= 0, got {}",
             self.weight_decay
         );
         anyhow::ensure!(
             (0.0..1.0).contains(&self.momentum),
-            "momentum must be in [0, 1), got {}",
+            "optimizer.momentum must be in [0, 1), got {}",
             self.momentum
         );
         anyhow::ensure!(
             (0.0..1.0).contains(&self.beta1),
-            "beta1 must be in [0, 1), got {}",
+            "optimizer.beta1 must be in [0, 1), got {}",
             self.beta1
         );
         Ok(())
     }
 
     /// Builds the optimizer over every trainable variable of `vs`: for Adam on `f32` CPU
-    /// parameters the one-pass [`FusedAdam`], otherwise libtorch's.
+    /// parameters the one-pass [`FusedAdam`], otherwise [`TensorOptimizer`]. Both keep their
+    /// state where a checkpoint can save it ([`Optimizer::state`]).
     pub fn build(&self, vs: &nn::VarStore) -> anyhow::Result<Optimizer> {
-        self.build_with(vs, true)
-    }
-
-    /// As [`OptimizerConfig::build`]; `fused = false` always takes libtorch's optimizer (for
-    /// benchmarks and comparisons).
-    pub fn build_with(&self, vs: &nn::VarStore, fused: bool) -> anyhow::Result<Optimizer> {
         self.validate()?;
-        if fused && self.kind == OptimizerKind::Adam {
-            let params = vs.trainable_variables();
-            if FusedAdam::supports(&params) {
+        let params = vs.trainable_variables();
+        let rule = match self.kind {
+            OptimizerKind::Adam if FusedAdam::supports(&params) => {
                 return Ok(Optimizer::Fused(FusedAdam::new(
                     params,
                     self.lr,
@@ -108,7 +105,33 @@ impl OptimizerConfig {
                     self.weight_decay,
                 )?));
             }
+            OptimizerKind::Adam => Rule::Adam {
+                beta1: self.beta1,
+                beta2: 0.999,
+            },
+            OptimizerKind::Sgd => Rule::Sgd {
+                momentum: self.momentum,
+            },
+            OptimizerKind::RmsProp => Rule::RmsProp {
+                alpha: 0.99,
+                momentum: self.momentum,
+            },
+        };
+        Ok(Optimizer::Own(TensorOptimizer::new(
+            params,
+            rule,
+            self.lr,
+            self.weight_decay,
+        )))
+    }
+
+    /// As [`OptimizerConfig::build`]; `fused = false` takes libtorch's own optimizer instead
+    /// (for benchmarks and comparisons; its state cannot be checkpointed).
+    pub fn build_with(&self, vs: &nn::VarStore, fused: bool) -> anyhow::Result<Optimizer> {
+        if fused {
+            return self.build(vs);
         }
+        self.validate()?;
         let opt = match self.kind {
             OptimizerKind::Adam => {
                 nn::adam(self.beta1, 0.999, self.weight_decay).build(vs, self.lr)?
@@ -137,7 +160,9 @@ impl OptimizerConfig {
 pub enum Optimizer {
     /// The one-pass Adam (f32 parameters on the CPU).
     Fused(FusedAdam),
-    /// libtorch's optimizer (any other case).
+    /// SGD, RMSprop or Adam with tensor operations (any device).
+    Own(TensorOptimizer),
+    /// libtorch's optimizer (benchmarks only: its state cannot be saved).
     Torch(nn::Optimizer),
 }
 
@@ -145,6 +170,7 @@ impl std::fmt::Debug for Optimizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Optimizer::Fused(_) => "Optimizer::Fused",
+            Optimizer::Own(_) => "Optimizer::Own",
             Optimizer::Torch(_) => "Optimizer::Torch",
         })
     }
@@ -155,6 +181,7 @@ impl Optimizer {
     pub fn zero_grad(&mut self) {
         match self {
             Optimizer::Fused(o) => o.zero_grad(),
+            Optimizer::Own(o) => o.zero_grad(),
             Optimizer::Torch(o) => o.zero_grad(),
         }
     }
@@ -163,6 +190,7 @@ impl Optimizer {
     pub fn step(&mut self) {
         match self {
             Optimizer::Fused(o) => o.step(),
+            Optimizer::Own(o) => o.step(),
             Optimizer::Torch(o) => o.step(),
         }
     }
@@ -178,7 +206,30 @@ impl Optimizer {
     pub fn set_lr(&mut self, lr: f64) {
         match self {
             Optimizer::Fused(o) => o.set_lr(lr),
+            Optimizer::Own(o) => o.set_lr(lr),
             Optimizer::Torch(o) => o.set_lr(lr),
+        }
+    }
+
+    /// The state a resumed run needs (moments and step count), as named tensors.
+    pub fn state(&self) -> anyhow::Result<Vec<(String, Tensor)>> {
+        match self {
+            Optimizer::Fused(o) => Ok(o.state()),
+            Optimizer::Own(o) => Ok(o.state()),
+            Optimizer::Torch(_) => {
+                anyhow::bail!("libtorch's own optimizer (benchmarks only) cannot be checkpointed")
+            }
+        }
+    }
+
+    /// Restores [`Optimizer::state`] from `get(name)`.
+    pub fn load_state(&mut self, get: &dyn Fn(&str) -> Option<Tensor>) -> anyhow::Result<()> {
+        match self {
+            Optimizer::Fused(o) => o.load_state(get),
+            Optimizer::Own(o) => o.load_state(get),
+            Optimizer::Torch(_) => {
+                anyhow::bail!("libtorch's own optimizer (benchmarks only) cannot be restored")
+            }
         }
     }
 }
@@ -230,6 +281,7 @@ impl std::str::FromStr for LossKind {
 /// Learning rate as a function of the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase", tag = "kind")]
+#[serde(deny_unknown_fields)]
 pub enum LrSchedule {
     /// The same rate every epoch (the homework).
     #[default]
@@ -286,6 +338,6 @@ mod tests {
             .validate()
             .unwrap_err()
             .to_string()
-            .contains("weight decay"));
+            .contains("weight_decay"));
     }
 }

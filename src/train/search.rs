@@ -20,6 +20,7 @@ use std::time::Instant;
 /// The space searched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "kind")]
+#[serde(deny_unknown_fields)]
 pub enum SearchSpace {
     /// Every combination of the listed values.
     Grid {
@@ -59,6 +60,7 @@ pub enum SearchSpace {
 
 /// A search: the base training config (data, architecture, epochs per fold…), the space and k.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SearchConfig {
     /// Everything not searched over; `epochs` is the number of epochs per fold.
     pub base: AutoencoderConfig,
@@ -72,6 +74,7 @@ pub struct SearchConfig {
 
 /// One point of the space.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Candidate {
     /// Stable short id, e.g. `z10-adam-lr1e-3-wd0`.
     pub id: String,
@@ -353,7 +356,7 @@ impl SearchConfig {
 
     /// Reads and validates a search config file.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let cfg: Self = fsutil::read_json(path)?;
+        let cfg: Self = fsutil::read_config(path)?;
         cfg.validate()
             .with_context(|| format!("invalid search config in {}", path.display()))?;
         Ok(cfg)
@@ -391,15 +394,7 @@ pub fn run_search(
     let n = train.len();
     let folds = kfold_splits(n, config.folds, config.split_seed)?;
     let cfg_path = dir.join("search_config.json");
-    if cfg_path.exists() {
-        let old: SearchConfig = fsutil::read_json(&cfg_path)?;
-        anyhow::ensure!(
-            &old == config,
-            "{} was started with a different search config: pass the same config to resume, \
-             or use another --out folder (or delete this one) to start a new search",
-            dir.display()
-        );
-    } else {
+    if !super::guard::check_same_run(dir, super::guard::RunKind::Search, "search_config.json", config)? {
         fsutil::write_json(&cfg_path, config)?;
     }
     // A search killed while writing leaves at most a temp file behind: clear those.
@@ -441,7 +436,8 @@ pub fn run_search(
                 tr.len(),
                 va.len()
             ));
-            fit_epochs(&mut run, &tr, &va, progress, |_, _| Ok(()))?;
+            let mut opt = run.config.optimizer.build(&run.vs)?;
+            fit_epochs(&mut run, &mut opt, (&tr, &va), progress, |_, _, _| Ok(()))?;
             let r = FoldResult {
                 candidate: c.id.clone(),
                 fold: k,
@@ -577,7 +573,7 @@ mod tests {
             optimizers: vec![OptimizerKind::Adam],
         };
         assert!(
-            format!("{:#}", c.validate().unwrap_err()).contains("learning rate must be positive")
+            format!("{:#}", c.validate().unwrap_err()).contains("learning rate) must be in (0, 10]")
         );
     }
 

@@ -19,6 +19,7 @@ use tch::{Device, Kind, Tensor};
 
 /// Settings; saved as `softmax_config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SoftmaxLatentConfig {
     /// The profile it was made for.
     pub profile: Profile,

@@ -1,0 +1,145 @@
+//! `latentlab gan`: train a GAN (or resume one), or sample from one.
+
+use crate::checks;
+use clap::Subcommand;
+use latentlab::prelude::*;
+use latentlab::train::guard::{expect_run, RunKind};
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum GanCommand {
+    /// Train (or resume) a GAN on MNIST.
+    Train {
+        /// gan, acgan or conv-acgan.
+        #[arg(long, default_value = "acgan")]
+        kind: String,
+        /// quick or full (default: LATENTLAB_PROFILE, else quick).
+        #[arg(long)]
+        profile: Option<Profile>,
+        /// Run folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Override the number of epochs.
+        #[arg(long, value_parser = checks::count, allow_negative_numbers = true)]
+        epochs: Option<usize>,
+        /// Start over in --out when it holds a GAN run with another config.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write generated digits as IDX (`.gz` if the name ends so) and a PNG grid of the first
+    /// 100 beside it.
+    Sample {
+        /// GAN run folder (or generator.safetensors with config.json beside it).
+        #[arg(long)]
+        from: PathBuf,
+        /// Digit to generate (conditional GANs); random if absent.
+        #[arg(long, value_parser = checks::digit, allow_negative_numbers = true)]
+        class: Option<i64>,
+        /// Number of images.
+        #[arg(long, default_value_t = 100, value_parser = checks::count, allow_negative_numbers = true)]
+        count: usize,
+        /// Noise seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output IDX file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Write no PNG grid.
+        #[arg(long)]
+        no_png: bool,
+    },
+}
+
+pub fn run(command: GanCommand) -> anyhow::Result<()> {
+    match command {
+        GanCommand::Train {
+            kind,
+            profile,
+            out,
+            epochs,
+            force,
+        } => train(&kind, profile, &out, epochs, force),
+        GanCommand::Sample {
+            from,
+            class,
+            count,
+            seed,
+            out,
+            no_png,
+        } => sample(&from, class, count, seed, &out, no_png),
+    }
+}
+
+fn train(
+    kind: &str,
+    profile: Option<Profile>,
+    out: &std::path::Path,
+    epochs: Option<usize>,
+    force: bool,
+) -> anyhow::Result<()> {
+    let profile = checks::profile(profile, None)?;
+    let kind: GanKind = kind
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--kind: {e}"))?;
+    let mut cfg = GanConfig::new(kind, profile);
+    if let Some(e) = epochs {
+        cfg.epochs = e;
+    }
+    cfg.validate()?;
+    checks::output_dir(out, &[], RunKind::Gan, force)?;
+    let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
+    println!(
+        "{} | {} | profile {} | run folder {}",
+        runtime::describe(runtime::device()),
+        kind.name(),
+        profile,
+        out.display()
+    );
+    let run = train_gan(&cfg, &train, Some(out), &mut Progress::auto())?;
+    let fig = if kind.conditional() {
+        figures::class_grid(
+            &run.sample_grid(10, 0),
+            10,
+            "Generated digits, one row per class",
+        )?
+    } else {
+        figures::digit_grid(&run.sample(100, None, 0), 10, "Generated digits")?
+    };
+    fig.save(out.join("samples.png"))?;
+    figures::gan_losses(&run.history, &run.config, "Discriminator and generator losses")?
+        .save(out.join("losses.png"))?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn sample(
+    from: &std::path::Path,
+    class: Option<i64>,
+    count: usize,
+    seed: u64,
+    out: &std::path::Path,
+    no_png: bool,
+) -> anyhow::Result<()> {
+    expect_run(from, "--from", &[RunKind::Gan], true)?;
+    checks::output_file(out, &[("--from", from)], !no_png)?;
+    let run = load_gan(from, runtime::device())?;
+    let hidden: f64 = run.config.arch.hidden.iter().map(|&h| h as f64).sum();
+    crate::latent::check_sample_count(count, 3.0 * 784.0 + 2.0 * hidden)?;
+    if class.is_some() {
+        anyhow::ensure!(
+            run.config.arch.kind.conditional(),
+            "{} is an unconditional GAN: omit --class",
+            from.display()
+        );
+    }
+    let images = run.sample(count, class, seed);
+    figures::write_images_idx(&images, out)?;
+    let mut wrote = out.display().to_string();
+    if !no_png {
+        let png = out.with_extension("png");
+        figures::digit_grid(&checks::first(&images, 100), 10, "Generated digits")?.save(&png)?;
+        wrote = format!("{wrote} and {} (the first 100)", png.display());
+    }
+    println!("wrote {count} images to {wrote}");
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! `latentlab classifier`, `report` and `info`.
+
+use crate::checks;
+use latentlab::data::dataset::data_root;
+use latentlab::prelude::*;
+use latentlab::train::guard::{check_same_run, RunKind};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct ClassifierArgs {
+    /// quick or full (default: LATENTLAB_PROFILE, else quick).
+    #[arg(long)]
+    profile: Option<Profile>,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace a classifier with another config in --out.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// quick or full: runs into runs/<profile>/ unless --runs is given.
+    #[arg(long)]
+    profile: Option<Profile>,
+    /// Folder holding the run folders.
+    #[arg(long)]
+    runs: Option<PathBuf>,
+    /// Output folder for report.html.
+    #[arg(long)]
+    out: PathBuf,
+    /// Train nothing: report only what is already finished.
+    #[arg(long)]
+    reuse_only: bool,
+    /// Comma-separated sections to run (default: all). Names: ae-homework, ae-improved,
+    /// pca10, ae-loss-mse, ae-loss-l1, ae-loss-huber, search, finetuned-homework,
+    /// finetuned-improved, softmax-latent, finetuned-plane2d, latent, mnist-classifier, gan-gan,
+    /// gan-acgan, gan-conv-acgan, gan-quality.
+    #[arg(long)]
+    sections: Option<String>,
+}
+
+pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
+    let profile = checks::profile(args.profile, None)?;
+    let cfg = latentlab::train::ClassifierConfig::for_profile(profile);
+    checks::output_dir(&args.out, &[], RunKind::Classifier, args.force)?;
+    if check_same_run(&args.out, RunKind::Classifier, "config.json", &cfg)?
+        && args.out.join("metrics.json").exists()
+    {
+        println!(
+            "{} already holds this classifier, finished: nothing to do (pass --force to train it again)",
+            args.out.display()
+        );
+        return Ok(());
+    }
+    let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
+    let test = Dataset::load(DatasetKind::Mnist, Split::Test, profile)?;
+    let run = latentlab::train::train_classifier(
+        &cfg,
+        &train,
+        &test,
+        Some(&args.out),
+        &mut Progress::auto(),
+    )?;
+    println!(
+        "test accuracy {:.2}% -> {}",
+        100.0 * run.test_accuracy,
+        args.out.display()
+    );
+    Ok(())
+}
+
+pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
+    use latentlab::pipeline;
+    let profile = checks::profile(args.profile, None)?;
+    let runs = args
+        .runs
+        .unwrap_or_else(|| runtime::runs_dir().join(profile.name()));
+    let names = match &args.sections {
+        Some(list) => pipeline::parse_sections(list)?,
+        None => pipeline::SECTIONS
+            .iter()
+            .map(|s| s.to_string())
+            .chain([pipeline::GAN_QUALITY.to_string()])
+            .collect(),
+    };
+    checks::output_file(&args.out.join("report.html"), &[], false)?;
+    if args.reuse_only {
+        anyhow::ensure!(
+            runs.is_dir(),
+            "--runs {} does not exist: nothing to report; drop --reuse-only to train the sections",
+            runs.display()
+        );
+    } else {
+        latentlab::train::guard::check_writable_dir(&runs, "--runs")?;
+    }
+    let folders = if args.reuse_only {
+        pipeline::RunFolders::new(&runs, profile)
+    } else {
+        println!(
+            "{} | profile {profile} | runs in {}",
+            runtime::describe(runtime::device()),
+            runs.display()
+        );
+        pipeline::run_sections(profile, &runs, &names, &mut Progress::auto())?
+    };
+    let s = latentlab::report::write_report(
+        &folders,
+        &args.out,
+        &format!("latentlab results ({profile} profile)"),
+    )?;
+    println!(
+        "wrote {} with {} run(s); missing: {}",
+        args.out.join("report.html").display(),
+        s.included.len(),
+        if s.missing.is_empty() {
+            "none".into()
+        } else {
+            s.missing.join(", ")
+        }
+    );
+    Ok(())
+}
+
+pub fn run_info() -> anyhow::Result<()> {
+    println!("{}", runtime::describe(runtime::device()));
+    println!("data folder: {}", data_root().display());
+    println!(
+        "libtorch: {}",
+        option_env!("LATENTLAB_LIBTORCH_LIB").unwrap_or("(unknown)")
+    );
+    Ok(())
+}
