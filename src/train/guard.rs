@@ -251,6 +251,13 @@ pub fn check_writable_file(path: &Path, flag: &str) -> anyhow::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    if let Some(file) = parent.ancestors().find(|a| a.is_file()) {
+        anyhow::bail!(
+            "{flag} {}: cannot create its folder, because {} is a file: choose another path",
+            path.display(),
+            file.display()
+        );
+    }
     check_writable_dir(parent, flag)
 }
 

@@ -4,7 +4,7 @@ use crate::checks;
 use anyhow::Context;
 use clap::Subcommand;
 use latentlab::prelude::*;
-use latentlab::train::guard::RunKind;
+use latentlab::train::guard::{check_same_run, RunKind};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -133,6 +133,7 @@ fn train(
     // A config file inside --out is fine (an earlier run's config.json): it is only read.
     let cfg = train_config(profile, config, variant, epochs)?;
     checks::output_dir(out, &[], RunKind::Autoencoder, force)?;
+    check_same_run(out, RunKind::Autoencoder, "config.json", &cfg)?;
     let device = runtime::device();
     println!(
         "{} | profile {} | run folder {}",
@@ -195,6 +196,7 @@ fn search(
         None => SearchConfig::homework(checks::profile(profile, None)?),
     };
     checks::output_dir(out, &[], RunKind::Search, force)?;
+    check_same_run(out, RunKind::Search, "search_config.json", &cfg)?;
     let (train, _) = cfg.base.load_data()?;
     let res = latentlab::train::run_search(&cfg, &train, out, &mut Progress::auto())?;
     println!("{}", latentlab::figures::search_table(&res, 20));

@@ -87,6 +87,7 @@ fn train(
     }
     cfg.validate()?;
     checks::output_dir(out, &[], RunKind::Gan, force)?;
+    latentlab::train::guard::check_same_run(out, RunKind::Gan, "config.json", &cfg)?;
     let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
     println!(
         "{} | {} | profile {} | run folder {}",
