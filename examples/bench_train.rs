@@ -227,7 +227,13 @@ fn bench_ae(args: &Args) -> anyhow::Result<()> {
     run.config.epochs = run.history.epochs.len() + 1;
     let data = exactly(&train, args.steps * b);
     let (f0, t0) = (minor_faults(), Instant::now());
-    fit_epochs(&mut run, &mut opt, (&data, &none), &mut progress, |_, _, _| Ok(()))?;
+    fit_epochs(
+        &mut run,
+        &mut opt,
+        (&data, &none),
+        &mut progress,
+        |_, _, _| Ok(()),
+    )?;
     let seconds = t0.elapsed().as_secs_f64();
     report("ae", args, b, &train, seconds, minor_faults() - f0);
     Ok(())

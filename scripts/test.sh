@@ -18,6 +18,8 @@ echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --quiet 2>&1 | tee "${TMPDIR:-/tmp}/latentlab-cargo-test.log"
+echo "== fuzzing the IDX and pickle readers (20,000 cases per property, a few seconds)"
+PROPTEST_CASES=20000 cargo test --quiet --lib -- mutation random_bytes
 echo "== notebook prose (no measured numbers typed into markdown)"
 python "$ROOT/scripts/check_notebook_prose.py"
 echo "== notebooks ($LATENTLAB_PROFILE profile)"

@@ -267,7 +267,11 @@ mod tests {
             assert!(ha.join().unwrap() && hb.join().unwrap());
         });
         let back = std::fs::read(&p).unwrap();
-        assert!(back == a || back == b, "a torn file of {} bytes", back.len());
+        assert!(
+            back == a || back == b,
+            "a torn file of {} bytes",
+            back.len()
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -300,12 +304,20 @@ mod tests {
     fn read_config_names_an_unknown_field_and_the_nearest_known_one() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.json");
-        std::fs::write(&p, r#"{"epochs": 3, "arch": {"laten_dim": 4, "dropout": 0.1}}"#).unwrap();
+        std::fs::write(
+            &p,
+            r#"{"epochs": 3, "arch": {"laten_dim": 4, "dropout": 0.1}}"#,
+        )
+        .unwrap();
         let err = read_config::<Outer>(&p).unwrap_err().to_string();
         assert!(err.contains("c.json"), "{err}");
         assert!(err.contains("`arch.laten_dim`"), "{err}");
         assert!(err.contains("did you mean `latent_dim`"), "{err}");
-        std::fs::write(&p, r#"{"epochs": -3, "arch": {"latent_dim": 4, "dropout": 0.1}}"#).unwrap();
+        std::fs::write(
+            &p,
+            r#"{"epochs": -3, "arch": {"latent_dim": 4, "dropout": 0.1}}"#,
+        )
+        .unwrap();
         let err = read_config::<Outer>(&p).unwrap_err().to_string();
         assert!(err.contains("`epochs`"), "{err}");
     }

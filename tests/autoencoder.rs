@@ -15,6 +15,7 @@ fn tiny_config() -> AutoencoderConfig {
 
 #[test]
 fn a_short_training_run_lowers_the_loss() {
+    let _rng = common::rng_lock();
     common::single_thread();
     let train = common::small(DatasetKind::FashionMnist, Split::Train, 512);
     let test = common::small(DatasetKind::FashionMnist, Split::Test, 256);
@@ -33,6 +34,7 @@ fn a_short_training_run_lowers_the_loss() {
 #[test]
 fn same_seed_gives_identical_history() {
     common::single_thread();
+    let _rng = common::rng_lock();
     let train = common::small(DatasetKind::FashionMnist, Split::Train, 256);
     let test = common::small(DatasetKind::FashionMnist, Split::Test, 128);
     let cfg = tiny_config();
@@ -54,6 +56,7 @@ fn same_seed_gives_identical_history() {
 
 #[test]
 fn checkpoint_round_trip_gives_identical_outputs() {
+    let _rng = common::rng_lock();
     common::single_thread();
     let dir = tempfile::tempdir().unwrap();
     let train = common::small(DatasetKind::FashionMnist, Split::Train, 128);
@@ -78,20 +81,31 @@ fn checkpoint_round_trip_gives_identical_outputs() {
 }
 
 #[test]
-fn a_run_folder_resumes_and_refuses_another_config() {
+fn a_finished_run_folder_is_reused_and_another_config_refused() {
+    let _rng = common::rng_lock();
     common::single_thread();
     let dir = tempfile::tempdir().unwrap();
     let train = common::small(DatasetKind::FashionMnist, Split::Train, 128);
     let test = common::small(DatasetKind::FashionMnist, Split::Test, 64);
     let mut cfg = tiny_config();
-    cfg.epochs = 1;
-    cfg.checkpoint_every = 1;
-    train_autoencoder(&cfg, &train, &test, Some(dir.path()), &mut Progress::Silent).unwrap();
     cfg.epochs = 2;
-    let resumed =
+    cfg.checkpoint_every = 1;
+    let first =
         train_autoencoder(&cfg, &train, &test, Some(dir.path()), &mut Progress::Silent).unwrap();
-    assert_eq!(resumed.history.epochs.len(), 2);
-    assert_eq!(resumed.history.epochs[0].epoch, 1);
+    assert!(!dir.path().join("resume.safetensors").exists());
+    let again =
+        train_autoencoder(&cfg, &train, &test, Some(dir.path()), &mut Progress::Silent).unwrap();
+    assert_eq!(again.history, first.history);
+    assert_eq!(again.metrics, first.metrics);
+    let (x, _) = test.range(0, 8);
+    assert!(first.reconstruct(&x).equal(&again.reconstruct(&x)));
+    // More epochs is another config too: refused with the difference named.
+    let mut longer = cfg.clone();
+    longer.epochs = 3;
+    let err = train_autoencoder(&longer, &train, &test, Some(dir.path()), &mut Progress::Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("epochs: 2 in the folder, 3 now"), "{err}");
     let mut other = cfg.clone();
     other.optimizer.lr = 0.1;
     let err = train_autoencoder(
@@ -118,5 +132,5 @@ fn bad_configs_and_paths_get_clear_errors() {
     let err = load_autoencoder(std::path::Path::new("/nonexistent/run"), Device::Cpu)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("config.json"), "{err}");
+    assert!(err.contains("/nonexistent/run") && err.contains("no such"), "{err}");
 }

@@ -70,7 +70,7 @@ fn a_nan_loss_stops_training_with_epoch_and_step() {
 }
 
 #[test]
-fn a_resumed_run_continues_its_history() {
+fn a_finished_run_is_reused_and_more_epochs_refused() {
     common::single_thread();
     let _rng = common::rng_lock();
     let dir = tempfile::tempdir().unwrap();
@@ -84,14 +84,22 @@ fn a_resumed_run_continues_its_history() {
     }];
     let first = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
     assert_eq!(first.history.epochs.len(), 1);
+    // More epochs is another config: refused, naming the difference, the folder unchanged.
     cfg.epochs = 2;
-    let resumed = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
-    assert_eq!(resumed.history.epochs.len(), 2);
-    assert_eq!(resumed.history.epochs[0], first.history.epochs[0]);
-    assert_eq!(resumed.history.steps["d_loss"].len(), 12);
-    // The saved history of a k = 2 epoch reads back (no NaN written as JSON null).
+    let err = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("epochs: 1 in the folder, 2 now"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let two = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    assert_eq!(two.history.epochs.len(), 2);
+    assert_eq!(two.history.epochs[0].train_loss, first.history.epochs[0].train_loss);
+    assert_eq!(two.history.steps["d_loss"].len(), 12);
+    assert!(!dir.path().join("resume.safetensors").exists());
+    // A finished run is loaded, not retrained; the saved history of a k = 2 epoch reads back
+    // (no NaN written as JSON null).
     let again = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
-    assert_eq!(again.history, resumed.history);
+    assert_eq!(again.history, two.history);
 }
 
 #[test]

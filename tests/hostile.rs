@@ -65,8 +65,11 @@ fn workspace() -> tempfile::TempDir {
     .unwrap();
     std::fs::write(
         w.join("wide.json"),
-        edit("\"hidden\": 64", "\"hidden\": 60000")
-            .replacen("\"latent_dim\": 10", "\"latent_dim\": 60000", 1),
+        edit("\"hidden\": 64", "\"hidden\": 60000").replacen(
+            "\"latent_dim\": 10",
+            "\"latent_dim\": 60000",
+            1,
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -99,76 +102,296 @@ fn workspace() -> tempfile::TempDir {
 /// (arguments with `{w}` for the workspace, exit code, texts the message must hold).
 const CASES: &[(&str, i32, &[&str])] = &[
     // ae train
-    ("ae train --config {w}/typo.json --out {w}/n1", 1, &["typo.json", "laten_dim", "did you mean `latent_dim`"]),
-    ("ae train --config {w}/big.json --out {w}/n1", 1, &["big.json", "latent_dim", "100000000"]),
-    ("ae train --config {w}/wide.json --out {w}/n1", 1, &["wide.json", "memory", "GiB"]),
-    ("ae train --config {w}/negative.json --out {w}/n1", 1, &["negative.json", "epochs"]),
-    ("ae train --config {w}/zero_lr.json --out {w}/n1", 1, &["zero_lr.json", "optimizer.lr"]),
-    ("ae train --config {w}/garbage.json --out {w}/n1", 1, &["garbage.json", "not valid JSON"]),
-    ("ae train --config {w}/gan-gan/config.json --out {w}/n1", 1, &["gan-gan/config.json", "unknown field"]),
-    ("ae train --config {w}/missing.json --out {w}/n1", 1, &["missing.json", "does not exist"]),
-    ("ae train --variant nope --out {w}/n1", 1, &["--variant", "nope"]),
-    ("ae train --epochs -5 --out {w}/n1", 2, &["-5", "at least 1"]),
+    (
+        "ae train --config {w}/typo.json --out {w}/n1",
+        1,
+        &["typo.json", "laten_dim", "did you mean `latent_dim`"],
+    ),
+    (
+        "ae train --config {w}/big.json --out {w}/n1",
+        1,
+        &["big.json", "latent_dim", "100000000"],
+    ),
+    (
+        "ae train --config {w}/wide.json --out {w}/n1",
+        1,
+        &["wide.json", "memory", "GiB"],
+    ),
+    (
+        "ae train --config {w}/negative.json --out {w}/n1",
+        1,
+        &["negative.json", "epochs"],
+    ),
+    (
+        "ae train --config {w}/zero_lr.json --out {w}/n1",
+        1,
+        &["zero_lr.json", "optimizer.lr"],
+    ),
+    (
+        "ae train --config {w}/garbage.json --out {w}/n1",
+        1,
+        &["garbage.json", "not valid JSON"],
+    ),
+    (
+        "ae train --config {w}/gan-gan/config.json --out {w}/n1",
+        1,
+        &["gan-gan/config.json", "unknown field"],
+    ),
+    (
+        "ae train --config {w}/missing.json --out {w}/n1",
+        1,
+        &["missing.json", "does not exist"],
+    ),
+    (
+        "ae train --variant nope --out {w}/n1",
+        1,
+        &["--variant", "nope"],
+    ),
+    (
+        "ae train --epochs -5 --out {w}/n1",
+        2,
+        &["-5", "at least 1"],
+    ),
     ("ae train --epochs 0 --out {w}/n1", 2, &["0", "at least 1"]),
-    ("ae train --profile medium --out {w}/n1", 2, &["medium", "quick"]),
+    (
+        "ae train --profile medium --out {w}/n1",
+        2,
+        &["medium", "quick"],
+    ),
     ("ae train --out {w}/afile", 1, &["afile", "existing file"]),
-    ("ae train --out {w}/afile/sub", 1, &["afile/sub", "cannot create"]),
-    ("ae train --out {w}/ae-homework", 1, &["ae-homework", "different config", "profile"]),
-    ("ae train --config {w}/ae-homework/config.json --epochs 3 --out {w}/ae-homework", 1, &["epochs: 150 in the folder, 3 now"]),
+    (
+        "ae train --out {w}/afile/sub",
+        1,
+        &["afile/sub", "cannot create"],
+    ),
+    (
+        "ae train --out {w}/ae-homework",
+        1,
+        &["ae-homework", "different config", "profile"],
+    ),
+    (
+        "ae train --config {w}/ae-homework/config.json --epochs 3 --out {w}/ae-homework",
+        1,
+        &["epochs: 150 in the folder, 3 now"],
+    ),
     ("ae train --out {w}/gan-gan", 1, &["gan-gan", "a GAN run"]),
-    ("ae train --out {w}/gan-gan --force", 1, &["gan-gan", "same kind"]),
+    (
+        "ae train --out {w}/gan-gan --force",
+        1,
+        &["gan-gan", "same kind"],
+    ),
     // ae pca
     ("ae pca --components 0", 2, &["at least 1"]),
     ("ae pca --components 1000", 1, &["--components", "784"]),
-    ("ae pca --out {w}/ae-homework", 1, &["ae-homework", "folder"]),
+    (
+        "ae pca --out {w}/ae-homework",
+        1,
+        &["ae-homework", "folder"],
+    ),
     // ae search
-    ("ae search --config {w}/search_typo.json --out {w}/n2", 1, &["search_typo.json", "bse", "did you mean `base`"]),
-    ("ae search --out {w}/ae-homework", 1, &["ae-homework", "autoencoder run"]),
+    (
+        "ae search --config {w}/search_typo.json --out {w}/n2",
+        1,
+        &["search_typo.json", "bse", "did you mean `base`"],
+    ),
+    (
+        "ae search --out {w}/ae-homework",
+        1,
+        &["ae-homework", "autoencoder run"],
+    ),
     // finetune
-    ("finetune --from /no/such/run --out {w}/n3", 1, &["/no/such/run", "no such"]),
-    ("finetune --from {w}/ae-homework/config.json --out {w}/n3", 1, &["config.json", "is a file"]),
-    ("finetune --from {w}/gan-gan --out {w}/n3", 1, &["gan-gan", "GAN run", "autoencoder run"]),
-    ("finetune --from {w}/ae-homework --out {w}/ae-homework", 1, &["same as --from"]),
-    ("finetune --from {w}/ae-homework --out {w}/ae-homework/sub", 1, &["inside --from"]),
-    ("finetune --from {w}/truncated --out {w}/n3", 1, &["truncated/checkpoint.safetensors", "damaged file"]),
-    ("finetune --from {w}/ae-homework --config {w}/finetune_typo.json --out {w}/n3", 1, &["finetune_typo.json", "matcher_epoch", "did you mean `matcher_epochs`"]),
-    ("finetune --from {w}/finetuned-homework --out {w}/n3", 1, &["already fine-tuned", "--decoder-epochs"]),
-    ("finetune --from {w}/finetuned-homework --decoder-epochs 1 --out {w}/finetuned-homework", 1, &["same as --from"]),
-    ("finetune --from {w}/ae-homework --out {w}/afile", 1, &["afile", "existing file"]),
-    ("finetune --from {w}/ae-homework --matcher-epochs -1 --out {w}/n3", 2, &["-1", "negative"]),
-    ("finetune --softmax-latent --from {w}/gan-gan --out {w}/n3", 1, &["gan-gan", "GAN run"]),
+    (
+        "finetune --from /no/such/run --out {w}/n3",
+        1,
+        &["/no/such/run", "no such"],
+    ),
+    (
+        "finetune --from {w}/ae-homework/config.json --out {w}/n3",
+        1,
+        &["config.json", "is a file"],
+    ),
+    (
+        "finetune --from {w}/gan-gan --out {w}/n3",
+        1,
+        &["gan-gan", "GAN run", "autoencoder run"],
+    ),
+    (
+        "finetune --from {w}/ae-homework --out {w}/ae-homework",
+        1,
+        &["same as --from"],
+    ),
+    (
+        "finetune --from {w}/ae-homework --out {w}/ae-homework/sub",
+        1,
+        &["inside --from"],
+    ),
+    (
+        "finetune --from {w}/truncated --out {w}/n3",
+        1,
+        &["truncated/checkpoint.safetensors", "damaged file"],
+    ),
+    (
+        "finetune --from {w}/ae-homework --config {w}/finetune_typo.json --out {w}/n3",
+        1,
+        &[
+            "finetune_typo.json",
+            "matcher_epoch",
+            "did you mean `matcher_epochs`",
+        ],
+    ),
+    (
+        "finetune --from {w}/finetuned-homework --out {w}/n3",
+        1,
+        &["already fine-tuned", "--decoder-epochs"],
+    ),
+    (
+        "finetune --from {w}/finetuned-homework --decoder-epochs 1 --out {w}/finetuned-homework",
+        1,
+        &["same as --from"],
+    ),
+    (
+        "finetune --from {w}/ae-homework --out {w}/afile",
+        1,
+        &["afile", "existing file"],
+    ),
+    (
+        "finetune --from {w}/ae-homework --matcher-epochs -1 --out {w}/n3",
+        2,
+        &["-1", "negative"],
+    ),
+    (
+        "finetune --softmax-latent --from {w}/gan-gan --out {w}/n3",
+        1,
+        &["gan-gan", "GAN run"],
+    ),
     ("finetune --out {w}/n3", 1, &["--from"]),
     // latent and sample
-    ("latent --from {w}/ae-homework --out {w}/n4", 1, &["ae-homework", "fine-tuned run"]),
-    ("latent --from {w}/finetuned-homework --top-k 0 --out {w}/n4", 2, &["at least 1"]),
-    ("latent --from {w}/finetuned-homework --out {w}/finetuned-homework/plots", 1, &["inside --from"]),
-    ("sample --from {w}/finetuned-homework --class -1 --out {w}/s.idx", 2, &["-1", "0 to 9"]),
-    ("sample --from {w}/finetuned-homework --class 10 --out {w}/s.idx", 2, &["10", "0 to 9"]),
-    ("sample --from {w}/finetuned-homework --class 1 --scale -1 --out {w}/s.idx", 2, &["-1", "at least 0"]),
-    ("sample --from {w}/gan-gan --class 1 --out {w}/s.idx", 1, &["gan-gan", "fine-tuned run"]),
-    ("sample --from {w}/finetuned-homework --class 1 --out {w}/finetuned-homework/s.idx", 1, &["inside --from"]),
-    ("sample --from {w}/finetuned-homework --class 1 --out {w}/s.png", 1, &["s.png", "PNG"]),
-    ("sample --from {w}/finetuned-homework --class 1 --count 99999999999 --out {w}/s.idx", 1, &["--count 99999999999"]),
+    (
+        "latent --from {w}/ae-homework --out {w}/n4",
+        1,
+        &["ae-homework", "fine-tuned run"],
+    ),
+    (
+        "latent --from {w}/finetuned-homework --top-k 0 --out {w}/n4",
+        2,
+        &["at least 1"],
+    ),
+    (
+        "latent --from {w}/finetuned-homework --out {w}/finetuned-homework/plots",
+        1,
+        &["inside --from"],
+    ),
+    (
+        "sample --from {w}/finetuned-homework --class -1 --out {w}/s.idx",
+        2,
+        &["-1", "0 to 9"],
+    ),
+    (
+        "sample --from {w}/finetuned-homework --class 10 --out {w}/s.idx",
+        2,
+        &["10", "0 to 9"],
+    ),
+    (
+        "sample --from {w}/finetuned-homework --class 1 --scale -1 --out {w}/s.idx",
+        2,
+        &["-1", "at least 0"],
+    ),
+    (
+        "sample --from {w}/gan-gan --class 1 --out {w}/s.idx",
+        1,
+        &["gan-gan", "fine-tuned run"],
+    ),
+    (
+        "sample --from {w}/finetuned-homework --class 1 --out {w}/finetuned-homework/s.idx",
+        1,
+        &["inside --from"],
+    ),
+    (
+        "sample --from {w}/finetuned-homework --class 1 --out {w}/s.png",
+        1,
+        &["s.png", "PNG"],
+    ),
+    (
+        "sample --from {w}/finetuned-homework --class 1 --count 99999999999 --out {w}/s.idx",
+        1,
+        &["--count 99999999999"],
+    ),
     // gan train and sample
     ("gan train --kind nope --out {w}/n5", 1, &["--kind", "nope"]),
     ("gan train --epochs -1 --out {w}/n5", 2, &["-1"]),
-    ("gan train --out {w}/ae-homework", 1, &["ae-homework", "autoencoder run"]),
-    ("gan train --kind gan --out {w}/gan-gan", 1, &["gan-gan", "different config", "profile"]),
-    ("gan sample --from {w}/ae-homework --out {w}/g.idx", 1, &["ae-homework", "GAN run"]),
-    ("gan sample --from {w}/gan-gan --out {w}/g.png", 1, &["g.png", "PNG"]),
-    ("gan sample --from {w}/gan-gan --out {w}/gan-gan/generator.safetensors", 1, &["inside --from"]),
-    ("gan sample --from {w}/gan-gan/generator.safetensors --out {w}/gan-gan/x.idx", 1, &["inside --from"]),
-    ("gan sample --from {w}/gan-gan --count 99999999999 --out {w}/g.idx", 1, &["--count 99999999999"]),
-    ("gan sample --from {w}/gan-gan --count 900000000 --out {w}/g.idx", 1, &["--count 900000000", "memory"]),
-    ("gan sample --from {w}/gan-gan --class 3 --out {w}/g.idx", 1, &["gan-gan", "unconditional"]),
-    ("gan sample --from {w}/gan-gan --class -3 --out {w}/g.idx", 2, &["-3", "0 to 9"]),
-    ("gan sample --from {w}/gan-truncated --out {w}/g.idx", 1, &["generator.safetensors", "damaged file"]),
-    ("gan sample --from {w}/gan-gan --out {w}/afile/g.idx", 1, &["afile", "cannot create"]),
+    (
+        "gan train --out {w}/ae-homework",
+        1,
+        &["ae-homework", "autoencoder run"],
+    ),
+    (
+        "gan train --kind gan --out {w}/gan-gan",
+        1,
+        &["gan-gan", "different config", "profile"],
+    ),
+    (
+        "gan sample --from {w}/ae-homework --out {w}/g.idx",
+        1,
+        &["ae-homework", "GAN run"],
+    ),
+    (
+        "gan sample --from {w}/gan-gan --out {w}/g.png",
+        1,
+        &["g.png", "PNG"],
+    ),
+    (
+        "gan sample --from {w}/gan-gan --out {w}/gan-gan/generator.safetensors",
+        1,
+        &["inside --from"],
+    ),
+    (
+        "gan sample --from {w}/gan-gan/generator.safetensors --out {w}/gan-gan/x.idx",
+        1,
+        &["inside --from"],
+    ),
+    (
+        "gan sample --from {w}/gan-gan --count 99999999999 --out {w}/g.idx",
+        1,
+        &["--count 99999999999"],
+    ),
+    (
+        "gan sample --from {w}/gan-gan --count 900000000 --out {w}/g.idx",
+        1,
+        &["--count 900000000", "memory"],
+    ),
+    (
+        "gan sample --from {w}/gan-gan --class 3 --out {w}/g.idx",
+        1,
+        &["gan-gan", "unconditional"],
+    ),
+    (
+        "gan sample --from {w}/gan-gan --class -3 --out {w}/g.idx",
+        2,
+        &["-3", "0 to 9"],
+    ),
+    (
+        "gan sample --from {w}/gan-truncated --out {w}/g.idx",
+        1,
+        &["generator.safetensors", "damaged file"],
+    ),
+    (
+        "gan sample --from {w}/gan-gan --out {w}/afile/g.idx",
+        1,
+        &["afile", "cannot create"],
+    ),
     // classifier, report, data
     ("classifier --out {w}/afile", 1, &["afile", "existing file"]),
     ("classifier --out {w}/gan-gan", 1, &["gan-gan", "GAN run"]),
-    ("report --reuse-only --runs /no/such/runs --out {w}/n6", 1, &["/no/such/runs"]),
-    ("report --reuse-only --sections nope --out {w}/n6", 1, &["nope"]),
+    (
+        "report --reuse-only --runs /no/such/runs --out {w}/n6",
+        1,
+        &["/no/such/runs"],
+    ),
+    (
+        "report --reuse-only --sections nope --out {w}/n6",
+        1,
+        &["nope"],
+    ),
     ("report --out {w}/afile", 1, &["afile"]),
     ("data fetch --dataset nope", 1, &["--dataset", "nope"]),
     ("data verify --dataset nope", 1, &["--dataset", "nope"]),
@@ -220,8 +443,17 @@ fn every_bad_input_gets_a_clear_error_and_changes_nothing() {
             why.push("left a temp file".into());
         }
         if !why.is_empty() {
-            failures.push(format!("latentlab {}\n  {}\n  stderr: {err}", args.join(" "), why.join("; ")));
+            failures.push(format!(
+                "latentlab {}\n  {}\n  stderr: {err}",
+                args.join(" "),
+                why.join("; ")
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

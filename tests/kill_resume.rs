@@ -29,7 +29,12 @@ fn run_to_end(args: &[&str]) {
 /// Starts `args`, waits until `ready(out)` holds (a checkpoint exists), waits `delay` more (into
 /// the next epoch), kills the process with SIGKILL, and runs the same command to the end.
 /// Returns whether the process was still running when it was killed.
-fn kill_then_resume(args: &[&str], out: &Path, ready: impl Fn(&Path) -> bool, delay: Duration) -> bool {
+fn kill_then_resume(
+    args: &[&str],
+    out: &Path,
+    ready: impl Fn(&Path) -> bool,
+    delay: Duration,
+) -> bool {
     let mut child = latentlab(args).spawn().unwrap();
     let t0 = Instant::now();
     while !ready(out) && t0.elapsed() < Duration::from_secs(120) {
@@ -92,7 +97,10 @@ fn autoencoder_killed_mid_epoch_resumes_bit_identical() {
         bytes(a.join("checkpoint.safetensors")),
         bytes(b.join("checkpoint.safetensors"))
     );
-    assert_eq!(losses(a.join("history.json")), losses(b.join("history.json")));
+    assert_eq!(
+        losses(a.join("history.json")),
+        losses(b.join("history.json"))
+    );
     assert!(!b.join("resume.safetensors").exists());
 }
 
@@ -119,7 +127,10 @@ fn gan_killed_mid_epoch_resumes_bit_identical() {
     for f in ["generator.safetensors", "discriminator.safetensors"] {
         assert_eq!(bytes(a.join(f)), bytes(b.join(f)), "{f} differs");
     }
-    assert_eq!(losses(a.join("history.json")), losses(b.join("history.json")));
+    assert_eq!(
+        losses(a.join("history.json")),
+        losses(b.join("history.json"))
+    );
 }
 
 #[test]
@@ -156,7 +167,16 @@ fn finetuning_killed_midway_ends_bit_identical() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
     let ae = dir.path().join("ae");
-    run_to_end(&["ae", "train", "--config", cfg.to_str().unwrap(), "--epochs", "1", "--out", ae.to_str().unwrap()]);
+    run_to_end(&[
+        "ae",
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        ae.to_str().unwrap(),
+    ]);
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let args = |d: &Path| {
         vec![
@@ -181,5 +201,8 @@ fn finetuning_killed_midway_ends_bit_identical() {
     for f in ["matcher.safetensors", "autoencoder/checkpoint.safetensors"] {
         assert_eq!(bytes(a.join(f)), bytes(b.join(f)), "{f} differs");
     }
-    assert_eq!(losses(a.join("joint_history.json")), losses(b.join("joint_history.json")));
+    assert_eq!(
+        losses(a.join("joint_history.json")),
+        losses(b.join("joint_history.json"))
+    );
 }

@@ -61,7 +61,7 @@ fn results_are_sorted_and_saved_and_a_changed_config_is_refused() {
     let err = run_search(&other, &train, dir.path(), &mut Progress::Silent)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("different search config"), "{err}");
+    assert!(err.contains("different config"), "{err}");
 }
 
 #[test]

@@ -612,4 +612,37 @@ mod tests {
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
     }
+
+    // Fuzzing by property: any bytes are decoded or refused with an error, never a panic or an
+    // allocation the header merely claims. Cases: PROPTEST_CASES (256 by default).
+    proptest::proptest! {
+        #[test]
+        fn any_mutation_of_a_valid_idx_file_is_read_or_refused(
+            edits in proptest::collection::vec((0usize..100_000, proptest::num::u8::ANY), 1..8),
+            cut in proptest::option::of(0usize..100_000),
+        ) {
+            let images = IdxImages { count: 3, rows: 28, cols: 28, pixels: (0..3 * 784).map(|i| (i % 251) as u8).collect() };
+            for mut b in [encode_idx_images(&images), encode_idx_labels(&[1, 2, 3])] {
+                for (at, v) in &edits {
+                    let n = b.len();
+                    b[at % n] = *v;
+                }
+                if let Some(c) = cut {
+                    let n = b.len();
+                    b.truncate(c % n);
+                }
+                let _ = decode_idx_images(Path::new("fuzz.idx"), b.clone());
+                let _ = decode_idx_labels(Path::new("fuzz.idx"), b.clone());
+                let gz = gzip_bytes(&b, Compression::fast());
+                let _ = maybe_gunzip(Path::new("fuzz.idx.gz"), gz);
+            }
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            let _ = decode_idx_images(Path::new("fuzz.idx"), bytes.clone());
+            let _ = decode_idx_labels(Path::new("fuzz.idx"), bytes.clone());
+            let _ = maybe_gunzip(Path::new("fuzz.idx.gz"), bytes);
+        }
+    }
 }

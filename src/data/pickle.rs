@@ -972,4 +972,30 @@ mod tests {
             assert_eq!(got, w);
         }
     }
+
+    // Fuzzing by property: whatever bytes arrive, the reader returns a value or an error, never
+    // panics, never loops. Cases: PROPTEST_CASES (256 by default; CI runs a bounded number).
+    proptest::proptest! {
+        #[test]
+        fn any_mutation_of_a_valid_pickle_is_read_or_refused(
+            edits in proptest::collection::vec((0usize..1_000_000, proptest::num::u8::ANY), 1..8),
+            cut in proptest::option::of(0usize..1_000_000),
+        ) {
+            let (mut p, _, _) = fixture();
+            for (at, b) in edits {
+                let n = p.len();
+                p[at % n] = b;
+            }
+            if let Some(c) = cut {
+                let n = p.len();
+                p.truncate(c % n);
+            }
+            let _ = parse_mnist_pickle(Path::new("fuzz.pkl"), &p);
+        }
+
+        #[test]
+        fn random_bytes_are_refused(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..4096)) {
+            proptest::prop_assert!(parse_mnist_pickle(Path::new("fuzz.pkl"), &bytes).is_err());
+        }
+    }
 }

@@ -94,7 +94,11 @@ impl FusedAdam {
         let n = self.exp_avg.len();
         tch::no_grad(|| {
             for (i, v) in loaded.iter().enumerate() {
-                let t = if i < n { &mut self.exp_avg[i] } else { &mut self.exp_avg_sq[i - n] };
+                let t = if i < n {
+                    &mut self.exp_avg[i]
+                } else {
+                    &mut self.exp_avg_sq[i - n]
+                };
                 t.copy_(v);
             }
         });

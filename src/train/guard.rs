@@ -160,7 +160,10 @@ pub fn normalise(path: &Path) -> PathBuf {
     let mut existing = out.clone();
     let mut rest = Vec::new();
     while !existing.exists() {
-        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+        match (
+            existing.file_name().map(|n| n.to_os_string()),
+            existing.parent(),
+        ) {
             (Some(name), Some(parent)) => {
                 rest.push(name);
                 existing = parent.to_path_buf();
@@ -373,10 +376,12 @@ pub const RUN_FILES: &[&str] = &[
 /// `--force`: removes the files a training writes from `dir` (nothing else), so that the next
 /// training starts over there.
 pub fn start_over(dir: &Path) -> anyhow::Result<()> {
-    for name in RUN_FILES
-        .iter()
-        .chain(&["losses.png", "loss.png", "reconstructions.png", "search.png"])
-    {
+    for name in RUN_FILES.iter().chain(&[
+        "losses.png",
+        "loss.png",
+        "reconstructions.png",
+        "search.png",
+    ]) {
         let p = dir.join(name);
         let r = if p.is_dir() {
             std::fs::remove_dir_all(&p)
@@ -400,7 +405,10 @@ mod tests {
         let b = serde_json::json!({"epochs": 5, "arch": {"latent_dim": 10, "hidden": 32}});
         let d = config_differences(&a, &b);
         assert_eq!(d.len(), 2, "{d:?}");
-        assert!(d[0].starts_with("arch.hidden: 64 in the folder, 32 now"), "{d:?}");
+        assert!(
+            d[0].starts_with("arch.hidden: 64 in the folder, 32 now"),
+            "{d:?}"
+        );
         assert!(d[1].starts_with("epochs: 10"), "{d:?}");
         assert!(config_differences(&a, &a).is_empty());
     }

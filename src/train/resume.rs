@@ -93,9 +93,7 @@ pub fn load<H: DeserializeOwned>(
             }
         }
     }
-    let json = map
-        .get("history")
-        .ok_or_else(|| bad("no history".into()))?;
+    let json = map.get("history").ok_or_else(|| bad("no history".into()))?;
     let bytes: Vec<u8> = Vec::<u8>::try_from(json.to_kind(Kind::Uint8).flatten(0, -1))
         .map_err(|e| bad(e.to_string()))?;
     let history: H = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
@@ -118,7 +116,8 @@ pub fn load<H: DeserializeOwned>(
 pub fn finish(dir: &Path) -> anyhow::Result<()> {
     let p = dir.join(RESUME_FILE);
     if p.exists() {
-        std::fs::remove_file(&p).map_err(|e| anyhow::anyhow!("cannot remove {} ({e})", p.display()))?;
+        std::fs::remove_file(&p)
+            .map_err(|e| anyhow::anyhow!("cannot remove {} ({e})", p.display()))?;
     }
     Ok(())
 }
@@ -138,7 +137,9 @@ mod tests {
         let mut opt = OptimizerConfig::adam(1e-2).build(&vs).unwrap();
         let x = Tensor::randn([8, 4], (Kind::Float, tch::Device::Cpu));
         let step = |opt: &mut Optimizer| {
-            let l = tch::nn::Module::forward(&lin, &x).pow_tensor_scalar(2).mean(Kind::Float);
+            let l = tch::nn::Module::forward(&lin, &x)
+                .pow_tensor_scalar(2)
+                .mean(Kind::Float);
             opt.backward_step(&l);
         };
         step(&mut opt);
@@ -154,7 +155,9 @@ mod tests {
         let h2: History = load(&path, &mut [("m", &mut vs2)], &mut [("adam", &mut opt2)]).unwrap();
         assert_eq!(h2, h);
         for _ in 0..2 {
-            let l = tch::nn::Module::forward(&lin2, &x).pow_tensor_scalar(2).mean(Kind::Float);
+            let l = tch::nn::Module::forward(&lin2, &x)
+                .pow_tensor_scalar(2)
+                .mean(Kind::Float);
             opt2.backward_step(&l);
         }
         assert!(lin.ws.equal(&lin2.ws), "weights differ after resuming");
@@ -173,7 +176,11 @@ mod tests {
     #[test]
     fn every_optimizer_kind_resumes_exactly() {
         use crate::train::OptimizerKind;
-        for kind in [OptimizerKind::Adam, OptimizerKind::Sgd, OptimizerKind::RmsProp] {
+        for kind in [
+            OptimizerKind::Adam,
+            OptimizerKind::Sgd,
+            OptimizerKind::RmsProp,
+        ] {
             let cfg = OptimizerConfig {
                 kind,
                 momentum: 0.9,
@@ -201,7 +208,10 @@ mod tests {
                 }
                 lin.ws.copy()
             };
-            assert!(run(None).equal(&run(Some(3))), "{kind:?} did not resume exactly");
+            assert!(
+                run(None).equal(&run(Some(3))),
+                "{kind:?} did not resume exactly"
+            );
         }
     }
 }

@@ -394,7 +394,12 @@ pub fn run_search(
     let n = train.len();
     let folds = kfold_splits(n, config.folds, config.split_seed)?;
     let cfg_path = dir.join("search_config.json");
-    if !super::guard::check_same_run(dir, super::guard::RunKind::Search, "search_config.json", config)? {
+    if !super::guard::check_same_run(
+        dir,
+        super::guard::RunKind::Search,
+        "search_config.json",
+        config,
+    )? {
         fsutil::write_json(&cfg_path, config)?;
     }
     // A search killed while writing leaves at most a temp file behind: clear those.
@@ -572,9 +577,8 @@ mod tests {
             weight_decays: vec![0.0],
             optimizers: vec![OptimizerKind::Adam],
         };
-        assert!(
-            format!("{:#}", c.validate().unwrap_err()).contains("learning rate) must be in (0, 10]")
-        );
+        assert!(format!("{:#}", c.validate().unwrap_err())
+            .contains("learning rate) must be in (0, 10]"));
     }
 
     #[test]

@@ -104,9 +104,9 @@ fn train_config(
                 "homework" => AutoencoderConfig::homework(p),
                 "improved" => AutoencoderConfig::improved(p),
                 "plane2d" => AutoencoderConfig::plane(p),
-                v => anyhow::bail!(
-                    "unknown --variant '{v}': expected homework, improved or plane2d"
-                ),
+                v => {
+                    anyhow::bail!("unknown --variant '{v}': expected homework, improved or plane2d")
+                }
             }
         }
     };

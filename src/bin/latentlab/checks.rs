@@ -16,7 +16,9 @@ pub fn profile(flag: Option<Profile>, from_config: Option<Profile>) -> anyhow::R
 pub fn count(s: &str) -> Result<usize, String> {
     match s.trim().parse::<i128>() {
         Ok(n) if n >= 1 && n <= usize::MAX as i128 => Ok(n as usize),
-        Ok(n) => Err(format!("{n} is not allowed: give a whole number of at least 1")),
+        Ok(n) => Err(format!(
+            "{n} is not allowed: give a whole number of at least 1"
+        )),
         Err(_) => Err(format!("'{s}' is not a whole number")),
     }
 }
@@ -25,7 +27,9 @@ pub fn count(s: &str) -> Result<usize, String> {
 pub fn count0(s: &str) -> Result<usize, String> {
     match s.trim().parse::<i128>() {
         Ok(n) if n >= 0 && n <= usize::MAX as i128 => Ok(n as usize),
-        Ok(n) => Err(format!("{n} is negative: give a whole number of at least 0")),
+        Ok(n) => Err(format!(
+            "{n} is negative: give a whole number of at least 0"
+        )),
         Err(_) => Err(format!("'{s}' is not a whole number")),
     }
 }
@@ -43,7 +47,9 @@ pub fn digit(s: &str) -> Result<i64, String> {
 pub fn non_negative(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        Ok(x) => Err(format!("{x} is not allowed: give a finite number of at least 0")),
+        Ok(x) => Err(format!(
+            "{x} is not allowed: give a finite number of at least 0"
+        )),
         Err(_) => Err(format!("'{s}' is not a number")),
     }
 }

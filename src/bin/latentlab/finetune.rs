@@ -148,7 +148,12 @@ fn refit(args: &FinetuneArgs, from: &Path) -> anyhow::Result<()> {
             from.display()
         )
     };
-    checks::output_dir(&args.out, &[("--from", from)], RunKind::Finetuned, args.force)?;
+    checks::output_dir(
+        &args.out,
+        &[("--from", from)],
+        RunKind::Finetuned,
+        args.force,
+    )?;
     anyhow::ensure!(
         !args.out.join("finetune_config.json").exists(),
         "--out {} already holds a fine-tuned run: choose a new folder, or pass --force to replace it",
@@ -188,8 +193,12 @@ fn softmax_latent(args: &FinetuneArgs, from: &Path) -> anyhow::Result<()> {
         RunKind::SoftmaxLatent,
         args.force,
     )?;
-    if check_same_run(&args.out, RunKind::SoftmaxLatent, "softmax_config.json", &cfg)?
-        && args.out.join("metrics.json").exists()
+    if check_same_run(
+        &args.out,
+        RunKind::SoftmaxLatent,
+        "softmax_config.json",
+        &cfg,
+    )? && args.out.join("metrics.json").exists()
     {
         println!(
             "{} already holds this run, finished: nothing to do (pass --force to train it again)",

@@ -107,8 +107,12 @@ fn train(
         figures::digit_grid(&run.sample(100, None, 0), 10, "Generated digits")?
     };
     fig.save(out.join("samples.png"))?;
-    figures::gan_losses(&run.history, &run.config, "Discriminator and generator losses")?
-        .save(out.join("losses.png"))?;
+    figures::gan_losses(
+        &run.history,
+        &run.config,
+        "Discriminator and generator losses",
+    )?
+    .save(out.join("losses.png"))?;
     println!("wrote {}", out.display());
     Ok(())
 }

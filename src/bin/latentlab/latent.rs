@@ -53,7 +53,11 @@ pub struct SampleArgs {
 pub fn run_latent(args: LatentArgs) -> anyhow::Result<()> {
     latentlab::limits::check_range("--top-k", args.top_k, 1, 10_000)?;
     expect_run(&args.from, "--from", &[RunKind::Finetuned], false)?;
-    checks::output_file(&args.out.join("metrics.json"), &[("--from", &args.from)], false)?;
+    checks::output_file(
+        &args.out.join("metrics.json"),
+        &[("--from", &args.from)],
+        false,
+    )?;
     let profile = checks::profile(args.profile, None)?;
     let (ae, ft) = latentlab::train::load_finetuned(&args.from, runtime::device())?;
     let test = Dataset::load(ae.config.dataset, Split::Test, profile)?;
