@@ -102,9 +102,15 @@ fn a_finished_run_folder_is_reused_and_another_config_refused() {
     // More epochs is another config too: refused with the difference named.
     let mut longer = cfg.clone();
     longer.epochs = 3;
-    let err = train_autoencoder(&longer, &train, &test, Some(dir.path()), &mut Progress::Silent)
-        .unwrap_err()
-        .to_string();
+    let err = train_autoencoder(
+        &longer,
+        &train,
+        &test,
+        Some(dir.path()),
+        &mut Progress::Silent,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("epochs: 2 in the folder, 3 now"), "{err}");
     let mut other = cfg.clone();
     other.optimizer.lr = 0.1;
@@ -132,5 +138,8 @@ fn bad_configs_and_paths_get_clear_errors() {
     let err = load_autoencoder(std::path::Path::new("/nonexistent/run"), Device::Cpu)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("/nonexistent/run") && err.contains("no such"), "{err}");
+    assert!(
+        err.contains("/nonexistent/run") && err.contains("no such"),
+        "{err}"
+    );
 }

@@ -93,7 +93,10 @@ fn a_finished_run_is_reused_and_more_epochs_refused() {
     let dir = tempfile::tempdir().unwrap();
     let two = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
     assert_eq!(two.history.epochs.len(), 2);
-    assert_eq!(two.history.epochs[0].train_loss, first.history.epochs[0].train_loss);
+    assert_eq!(
+        two.history.epochs[0].train_loss,
+        first.history.epochs[0].train_loss
+    );
     assert_eq!(two.history.steps["d_loss"].len(), 12);
     assert!(!dir.path().join("resume.safetensors").exists());
     // A finished run is loaded, not retrained; the saved history of a k = 2 epoch reads back

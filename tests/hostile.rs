@@ -457,3 +457,47 @@ fn every_bad_input_gets_a_clear_error_and_changes_nothing() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn ten_thousand_samples_are_written_with_a_bounded_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let gan = repo().join("data/checkpoints/gan-gan");
+    let before = checksums(&gan);
+    let out = dir.path().join("samples.idx");
+    let run = Command::new(env!("CARGO_BIN_EXE_latentlab"))
+        .args(["gan", "sample", "--count", "10000", "--from"])
+        .arg(&gan)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let images = latentlab::data::idx::read_idx_images(&out).unwrap();
+    assert_eq!((images.count, images.rows, images.cols), (10_000, 28, 28));
+    let png = latentlab::display::Figure::from_png_file(out.with_extension("png")).unwrap();
+    assert!(
+        png.height() < 2000,
+        "the grid is {} pixels high",
+        png.height()
+    );
+    assert_eq!(checksums(&gan), before, "sampling changed the GAN run");
+    // --no-png writes the IDX only.
+    let out2 = dir.path().join("more.idx");
+    let run = Command::new(env!("CARGO_BIN_EXE_latentlab"))
+        .args(["gan", "sample", "--no-png", "--count", "10", "--from"])
+        .arg(&gan)
+        .arg("--out")
+        .arg(&out2)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out2.exists() && !out2.with_extension("png").exists());
+}

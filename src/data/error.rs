@@ -20,18 +20,29 @@ pub enum DataError {
         hint: String,
     },
 
-    /// The operating system refused to read or write a file.
+    /// The operating system refused to write a file.
     #[error(
-        "could not read or write {path}: {source}. Check that the path is right, that the disk is \
-         not full and that you may write there. {fix}",
+        "cannot write {path}: {reason}. Check that its folder exists and may be written, and that \
+         the disk is not full; or choose another path"
+    )]
+    Write {
+        /// The file that was being written.
+        path: PathBuf,
+        /// What the operating system said.
+        reason: String,
+    },
+
+    /// The operating system refused to read a file.
+    #[error(
+        "could not read {path}: {reason}. Check that the path is right and readable. {fix}",
+        reason = plain_reason(.error),
         fix = fix_hint(.path)
     )]
     Io {
         /// The file involved.
         path: PathBuf,
-        /// What the operating system said.
-        #[source]
-        source: std::io::Error,
+        /// What the operating system said (in the message, not repeated as a source).
+        error: std::io::Error,
     },
 
     /// The file starts with `0x1f 0x8b` (gzip) but cannot be decompressed.
@@ -219,10 +230,16 @@ impl DataError {
         } else {
             DataError::Io {
                 path: path.to_path_buf(),
-                source,
+                error: source,
             }
         }
     }
+}
+
+/// An io error's message without Rust's "(os error N)".
+fn plain_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    s.split(" (os error").next().unwrap_or(&s).to_string()
 }
 
 /// Whether `path` lies in the committed subset (a path component named `embedded`).

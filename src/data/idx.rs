@@ -283,9 +283,14 @@ pub(crate) fn write_idx_bytes(
         Some(level) => write_atomic(path, &gzip_bytes(raw, level)),
         None => write_atomic(path, raw),
     };
-    result.map_err(|source| DataError::Io {
+    result.map_err(|e| DataError::Write {
         path: path.to_path_buf(),
-        source,
+        reason: e
+            .to_string()
+            .split(" (os error")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     })
 }
 
