@@ -25,7 +25,7 @@
 
 use latentlab::analysis::tsne::{tsne_2d, TsneParams};
 use ndarray::Array2;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::io::Write;
 
@@ -34,11 +34,7 @@ const CLUSTERS: usize = 10;
 /// Neighbours for the class-agreement score.
 const K: usize = 10;
 
-fn gaussian(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.gen::<f64>();
-    let u2: f64 = rng.gen();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
+use latentlab::analysis::tsne::gaussian;
 
 /// `n` points in `dims` dimensions from [`CLUSTERS`] Gaussian clusters, and their labels.
 fn synthetic(n: usize, dims: usize) -> (Array2<f64>, Vec<usize>) {

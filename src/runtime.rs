@@ -1,4 +1,6 @@
-//! Run-time settings shared by the CLI and the notebooks: the profile, the device and CPU threads.
+//! Run-time settings shared by the CLI and the notebooks: the profile, the paths (data, runs,
+//! shipped checkpoints), the device and CPU threads. It depends on no other module of the crate;
+//! `data` and everything above it read their settings here.
 
 use serde::{Deserialize, Serialize};
 use std::sync::Once;
@@ -95,6 +97,14 @@ pub fn describe(device: tch::Device) -> String {
     }
 }
 
+/// The repository's `data/` folder: `LATENTLAB_DATA` if set, else the one beside `Cargo.toml`.
+pub fn data_root() -> std::path::PathBuf {
+    match std::env::var_os("LATENTLAB_DATA") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data"),
+    }
+}
+
 /// Where run folders go: `LATENTLAB_RUNS` if set, else `runs/` beside `Cargo.toml` (git-ignored).
 pub fn runs_dir() -> std::path::PathBuf {
     match std::env::var_os("LATENTLAB_RUNS") {
@@ -106,7 +116,7 @@ pub fn runs_dir() -> std::path::PathBuf {
 /// The shipped full-profile checkpoints: `data/checkpoints/` (each a run folder with its config
 /// and metrics).
 pub fn checkpoints_dir() -> std::path::PathBuf {
-    crate::data::dataset::data_root().join("checkpoints")
+    data_root().join("checkpoints")
 }
 
 /// True if `LATENTLAB_RETRAIN=1`: notebooks in the full profile then retrain instead of loading

@@ -468,11 +468,9 @@ fn symmetrise(cond: &[(u32, f64)], n: usize, k: usize) -> SparseP {
 // ---------------------------------------------------------------------------------------------
 // Initialisation.
 
-/// Standard normal sample (Box–Muller).
-fn gaussian(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.gen::<f64>(); // in (0, 1]
-    let u2: f64 = rng.gen();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+/// One standard normal sample (`rand_distr`).
+pub fn gaussian(rng: &mut impl Rng) -> f64 {
+    rng.sample(rand_distr::StandardNormal)
 }
 
 /// First two principal components of the data, scaled so the first has standard deviation

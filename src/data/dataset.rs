@@ -2,7 +2,7 @@
 
 use super::{fetch, idx, DataError, DatasetKind, FILE_NAMES};
 use crate::runtime::Profile;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
 /// Training or test part of a dataset.
@@ -35,13 +35,8 @@ impl DataSource {
     }
 }
 
-/// The repository's `data/` folder: `LATENTLAB_DATA` if set, else the one beside `Cargo.toml`.
-pub fn data_root() -> PathBuf {
-    match std::env::var_os("LATENTLAB_DATA") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("data"),
-    }
-}
+/// The repository's `data/` folder (defined with the other paths in [`crate::runtime`]).
+pub use crate::runtime::data_root;
 
 /// A labelled image set held in memory.
 ///

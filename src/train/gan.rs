@@ -255,16 +255,14 @@ pub fn seeded_noise(
     seed: i64,
     device: Device,
 ) -> (Tensor, Tensor) {
-    use rand::SeedableRng;
-    use rand_distr_free::normal_pairs;
+    use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed as u64);
-    let z = normal_pairs(&mut rng, n * dim as usize);
+    let z: Vec<f32> = (0..n * dim as usize)
+        .map(|_| rng.sample(rand_distr::StandardNormal))
+        .collect();
     let labels: Vec<i64> = match class {
         Some(c) => vec![c; n],
-        None => {
-            use rand::Rng;
-            (0..n).map(|_| rng.gen_range(0..10)).collect()
-        }
+        None => (0..n).map(|_| rng.gen_range(0..10)).collect(),
     };
     (
         Tensor::from_slice(&z)
@@ -272,25 +270,6 @@ pub fn seeded_noise(
             .to_device(device),
         Tensor::from_slice(&labels).to_device(device),
     )
-}
-
-/// Standard normal samples by Box–Muller (keeps the dependency list short).
-mod rand_distr_free {
-    use rand::Rng;
-    /// `n` standard normal `f32`s.
-    pub fn normal_pairs(rng: &mut impl Rng, n: usize) -> Vec<f32> {
-        let mut out = Vec::with_capacity(n + 1);
-        while out.len() < n {
-            let u1: f64 = rng.gen_range(f64::EPSILON..1.0);
-            let u2: f64 = rng.gen();
-            let r = (-2.0 * u1.ln()).sqrt();
-            let t = 2.0 * std::f64::consts::PI * u2;
-            out.push((r * t.cos()) as f32);
-            out.push((r * t.sin()) as f32);
-        }
-        out.truncate(n);
-        out
-    }
 }
 
 /// Loads a GAN run folder (or a `generator.safetensors` with `config.json` beside it).
