@@ -77,24 +77,209 @@ pub fn init_threads() -> i32 {
     tch::get_num_threads()
 }
 
-/// CUDA when available (`LATENTLAB_DEVICE=cpu` forces the CPU), else the CPU. Also sets the CPU
-/// thread count.
-pub fn device() -> tch::Device {
-    init_threads();
-    match std::env::var("LATENTLAB_DEVICE").as_deref() {
-        Ok("cpu") => tch::Device::Cpu,
-        _ => tch::Device::cuda_if_available(),
+/// What `--device` and `LATENTLAB_DEVICE` ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// The first CUDA device when one is usable, else the CPU (the default).
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// CUDA device N (`cuda` is `cuda:0`); an error where there is none.
+    Cuda(usize),
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim().to_ascii_lowercase();
+        match t.as_str() {
+            "" | "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" => Ok(DeviceChoice::Cuda(0)),
+            _ => t
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(DeviceChoice::Cuda)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown device '{s}': expected auto, cpu, cuda or cuda:N (N = 0, 1, ...)"
+                    )
+                }),
+        }
     }
+}
+
+impl DeviceChoice {
+    /// `LATENTLAB_DEVICE`, unset meaning `auto`.
+    pub fn from_env() -> anyhow::Result<DeviceChoice> {
+        let v = std::env::var("LATENTLAB_DEVICE").unwrap_or_default();
+        v.parse()
+            .map_err(|e: String| anyhow::anyhow!("LATENTLAB_DEVICE: {e}"))
+    }
+}
+
+/// The folder of the libtorch this crate was built against (known at build time).
+pub fn libtorch_lib() -> Option<&'static str> {
+    option_env!("LATENTLAB_LIBTORCH_LIB")
+}
+
+static CUDA_LOAD: std::sync::OnceLock<Result<bool, String>> = std::sync::OnceLock::new();
+
+/// Loads libtorch's CUDA library (`libtorch_cuda.so`) once, so that CUDA registers itself before
+/// anything asks for it: Ok(true) when loaded, Ok(false) when this libtorch has none, Err with
+/// the loader's message when it is there but cannot be loaded.
+pub fn load_cuda() -> Result<bool, String> {
+    CUDA_LOAD
+        .get_or_init(|| {
+            let Some(dir) = libtorch_lib() else {
+                return Ok(false);
+            };
+            let path = std::path::Path::new(dir).join("libtorch_cuda.so");
+            if !path.exists() {
+                return Ok(false);
+            }
+            let c = std::ffi::CString::new(path.to_string_lossy().as_bytes())
+                .map_err(|e| e.to_string())?;
+            // SAFETY: dlopen with a valid NUL-terminated path; the handle is kept for the life of
+            // the process (never closed), as a linked library would be.
+            let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+            if handle.is_null() {
+                // SAFETY: dlerror returns a valid C string or null right after a failed dlopen.
+                let msg = unsafe { libc::dlerror() };
+                let msg = if msg.is_null() {
+                    "unknown error".to_string()
+                } else {
+                    unsafe { std::ffi::CStr::from_ptr(msg) }
+                        .to_string_lossy()
+                        .into_owned()
+                };
+                return Err(format!("cannot load {}: {msg}", path.display()));
+            }
+            Ok(true)
+        })
+        .clone()
+}
+
+/// The device `choice` names, or an error saying why it cannot be had: libtorch without CUDA, no
+/// NVIDIA driver, no device, or fewer devices than asked for.
+pub fn select_device(choice: DeviceChoice) -> anyhow::Result<tch::Device> {
+    init_threads();
+    if choice == DeviceChoice::Cpu {
+        return Ok(tch::Device::Cpu);
+    }
+    let loaded = load_cuda();
+    match choice {
+        DeviceChoice::Cpu => Ok(tch::Device::Cpu),
+        DeviceChoice::Auto => Ok(if tch::Cuda::is_available() {
+            tch::Device::Cuda(0)
+        } else {
+            tch::Device::Cpu
+        }),
+        DeviceChoice::Cuda(n) => {
+            let why = match loaded {
+                Err(e) => Some(format!("libtorch's CUDA library is there but did not load ({e})")),
+                Ok(false) if !tch::utils::has_cuda() => Some(
+                    "this libtorch was built without CUDA (no libtorch_cuda.so beside libtorch_cpu.so): install a CUDA build of torch==2.13.0 and run scripts/setup.sh".to_string(),
+                ),
+                _ if !std::path::Path::new("/proc/driver/nvidia/version").exists()
+                    && !tch::Cuda::is_available() =>
+                {
+                    Some("this machine has no NVIDIA driver (no /proc/driver/nvidia/version)".to_string())
+                }
+                _ if tch::Cuda::device_count() == 0 => {
+                    Some("the NVIDIA driver finds no CUDA device".to_string())
+                }
+                _ if n as i64 >= tch::Cuda::device_count() => Some(format!(
+                    "this machine has {} CUDA device(s): cuda:0 to cuda:{}",
+                    tch::Cuda::device_count(),
+                    tch::Cuda::device_count() - 1
+                )),
+                _ => None,
+            };
+            match why {
+                Some(w) => anyhow::bail!(
+                    "device cuda:{n} is not usable: {w}; use --device cpu or auto (LATENTLAB_DEVICE=cpu)"
+                ),
+                None => Ok(tch::Device::Cuda(n)),
+            }
+        }
+    }
+}
+
+/// The device `LATENTLAB_DEVICE` names (`auto` when unset); also sets the CPU thread count.
+/// Panics with [`select_device`]'s message when that device cannot be had: the command line and
+/// the notebooks' first cell check it first and report it as an error.
+pub fn device() -> tch::Device {
+    DeviceChoice::from_env()
+        .and_then(select_device)
+        .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// One line describing the device and threads, printed at the top of runs and notebooks.
 pub fn describe(device: tch::Device) -> String {
     let threads = init_threads();
+    let auto = match DeviceChoice::from_env() {
+        Ok(DeviceChoice::Auto) => " (auto: the first CUDA device when usable, else the CPU)",
+        _ => "",
+    };
     match device {
-        tch::Device::Cpu => format!("device: CPU, {threads} threads"),
-        tch::Device::Cuda(i) => format!("device: CUDA:{i} (CPU side: {threads} threads)"),
+        tch::Device::Cpu => format!("device: CPU, {threads} threads{auto}"),
+        tch::Device::Cuda(i) => format!("device: CUDA:{i} (CPU side: {threads} threads){auto}"),
         other => format!("device: {other:?}, {threads} threads"),
     }
+}
+
+/// What `latentlab info` prints about CUDA: whether it is usable, the devices' names
+/// (`nvidia-smi`), and the libtorch build (`version.py` of the wheel).
+pub fn cuda_report() -> Vec<String> {
+    let loaded = match load_cuda() {
+        Ok(true) => "loaded".to_string(),
+        Ok(false) => "not in this libtorch".to_string(),
+        Err(e) => format!("failed to load: {e}"),
+    };
+    let mut lines = vec![
+        format!("libtorch CUDA library: {loaded}"),
+        format!(
+            "CUDA usable: {} ({} device(s); cuDNN {})",
+            if tch::Cuda::is_available() {
+                "yes"
+            } else {
+                "no"
+            },
+            tch::Cuda::device_count(),
+            if tch::Cuda::cudnn_is_available() {
+                "available"
+            } else {
+                "not available"
+            }
+        ),
+    ];
+    if let Ok(out) = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=name,memory.total", "--format=csv,noheader"])
+        .output()
+    {
+        for l in String::from_utf8_lossy(&out.stdout).lines() {
+            lines.push(format!("GPU: {l}"));
+        }
+    }
+    if let Some(dir) = libtorch_lib() {
+        let version = std::path::Path::new(dir).join("../version.py");
+        if let Ok(text) = std::fs::read_to_string(version) {
+            let get = |k: &str| {
+                text.lines()
+                    .find(|l| l.starts_with(k))
+                    .and_then(|l| l.split('=').nth(1))
+                    .map(|v| v.trim().trim_matches('\'').to_string())
+                    .unwrap_or_default()
+            };
+            lines.push(format!(
+                "libtorch build: torch {} (CUDA {})",
+                get("__version__"),
+                get("cuda")
+            ));
+        }
+    }
+    lines
 }
 
 /// The repository's `data/` folder: `LATENTLAB_DATA` if set, else the one beside `Cargo.toml`.
@@ -188,6 +373,6 @@ pub fn notebook_settings(profile: Profile, retrain: bool) -> anyhow::Result<Prof
         (Profile::Full, true) => "every model trains here with the homework's settings",
     };
     println!("profile: {profile}{p_note} | retrain: {retrain}{r_note} | {what}");
-    println!("{}", describe(device()));
+    println!("{}", describe(select_device(DeviceChoice::from_env()?)?));
     Ok(profile)
 }

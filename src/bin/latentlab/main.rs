@@ -26,6 +26,10 @@ struct Cli {
     /// Show every detail of an error (libtorch's C++ stack traces included).
     #[arg(long, short, global = true)]
     verbose: bool,
+    /// auto (the first CUDA device when usable, else the CPU), cpu, cuda or cuda:N. Default:
+    /// LATENTLAB_DEVICE, else auto. Asking for CUDA where there is none is an error that says why.
+    #[arg(long, global = true)]
+    device: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -65,7 +69,9 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let verbose = cli.verbose || std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
-    if let Err(e) = run(cli.command) {
+    if let Err(e) =
+        choose_device(cli.device.as_deref(), &cli.command).and_then(|()| run(cli.command))
+    {
         let text = format!("{e:#}");
         eprintln!(
             "error: {}",
@@ -77,6 +83,25 @@ fn main() {
         );
         std::process::exit(1);
     }
+}
+
+/// Checks the device (`--device`, else `LATENTLAB_DEVICE`) before any work, and passes the
+/// choice to the library through `LATENTLAB_DEVICE`.
+fn choose_device(flag: Option<&str>, command: &Command) -> anyhow::Result<()> {
+    use latentlab::runtime::{select_device, DeviceChoice};
+    let choice = match flag {
+        Some(f) => f
+            .parse::<DeviceChoice>()
+            .map_err(|e| anyhow::anyhow!("--device: {e}"))?,
+        None => DeviceChoice::from_env()?,
+    };
+    if let Some(f) = flag {
+        std::env::set_var("LATENTLAB_DEVICE", f.trim());
+    }
+    if !matches!(command, Command::Info | Command::Data { .. }) {
+        select_device(choice)?;
+    }
+    Ok(())
 }
 
 fn run(command: Command) -> anyhow::Result<()> {

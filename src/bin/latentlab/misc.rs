@@ -124,11 +124,17 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_info() -> anyhow::Result<()> {
-    println!("{}", runtime::describe(runtime::device()));
+    match runtime::DeviceChoice::from_env().and_then(runtime::select_device) {
+        Ok(d) => println!("{}", runtime::describe(d)),
+        Err(e) => println!("device: {e:#}"),
+    }
+    for line in runtime::cuda_report() {
+        println!("{line}");
+    }
     println!("data folder: {}", data_root().display());
     println!(
         "libtorch: {}",
-        option_env!("LATENTLAB_LIBTORCH_LIB").unwrap_or("(unknown)")
+        runtime::libtorch_lib().unwrap_or("(unknown)")
     );
     Ok(())
 }
