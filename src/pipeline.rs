@@ -249,7 +249,7 @@ pub fn latent_section(
     test: &Dataset,
     out: &Path,
     top_k: usize,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<LatentMetrics> {
     let names = test.class_names();
     let classes: Vec<usize> = test.label_vec().iter().map(|&l| l as usize).collect();
     let codes = analysis::encode_dataset(&ae.model, test);
@@ -283,19 +283,86 @@ pub fn latent_section(
         .save(out.join("generated.png"))?;
     let quality =
         analysis::generation_quality(ae, ft, &protos, test, &[0.5, 1.0, 2.0, 3.0], 20, 11);
-    let metrics = serde_json::json!({
-        "test_points": test.len(),
-        "pca_explained_variance_ratio": p.explained_variance_ratio,
-        "tsne_seconds": ts.seconds,
-        "tsne_kl_divergence": ts.kl_divergence,
-        "generation": quality,
-        "matcher_only_test_accuracy": ft.metrics.as_ref().map(|m| m.matcher_only_test_accuracy),
-        "finetuned_test_accuracy": ft.metrics.as_ref().map(|m| m.finetuned_test_accuracy),
-        "test_mse_before": ft.metrics.as_ref().map(|m| m.test_mse_before),
-        "test_mse_after": ft.metrics.as_ref().map(|m| m.test_mse_after),
-    });
+    let ftm = ft.metrics.as_ref();
+    let metrics = LatentMetrics {
+        test_points: test.len(),
+        pca_explained_variance_ratio: p.explained_variance_ratio.to_vec(),
+        tsne_seconds: ts.seconds,
+        tsne_kl_divergence: ts.kl_divergence,
+        generation: quality,
+        matcher_only_test_accuracy: ftm.map(|m| m.matcher_only_test_accuracy),
+        finetuned_test_accuracy: ftm.map(|m| m.finetuned_test_accuracy),
+        test_mse_before: ftm.map(|m| m.test_mse_before),
+        test_mse_after: ftm.map(|m| m.test_mse_after),
+    };
     fsutil::write_json(out.join("metrics.json"), &metrics)?;
     Ok(metrics)
+}
+
+/// The latent section's numbers (`metrics.json` in its folder).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LatentMetrics {
+    /// Test codes plotted.
+    pub test_points: usize,
+    /// Variance kept by each of the two PCA components of the codes.
+    pub pca_explained_variance_ratio: Vec<f64>,
+    /// Seconds of the t-SNE.
+    pub tsne_seconds: f64,
+    /// The t-SNE's final KL divergence.
+    pub tsne_kl_divergence: f64,
+    /// Generated samples per noise scale.
+    pub generation: Vec<analysis::GenerationQuality>,
+    /// The fine-tuned model's numbers, copied for the report.
+    pub matcher_only_test_accuracy: Option<f64>,
+    /// See `matcher_only_test_accuracy`.
+    pub finetuned_test_accuracy: Option<f64>,
+    /// See `matcher_only_test_accuracy`.
+    pub test_mse_before: Option<f64>,
+    /// See `matcher_only_test_accuracy`.
+    pub test_mse_after: Option<f64>,
+}
+
+/// One GAN's entry in `gan_quality.json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GanQualityEntry {
+    /// Epochs the GAN was trained.
+    pub epochs: usize,
+    /// Its training seconds.
+    pub seconds: f64,
+    /// Its scores.
+    pub quality: analysis::GanQuality,
+}
+
+/// `gan_quality.json`: the real-vs-real floor and each finished GAN's scores, by kind.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GanQualityFile {
+    /// Fréchet distance between training and test features (the floor).
+    pub frechet_floor: f64,
+    /// The fully connected GAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gan: Option<GanQualityEntry>,
+    /// The fully connected AC-GAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acgan: Option<GanQualityEntry>,
+    /// The convolutional AC-GAN.
+    #[serde(
+        default,
+        rename = "conv-acgan",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub conv_acgan: Option<GanQualityEntry>,
+}
+
+impl GanQualityFile {
+    /// The entry of `kind` (`gan`, `acgan`, `conv-acgan`).
+    pub fn get(&self, kind: &str) -> Option<&GanQualityEntry> {
+        match kind {
+            "gan" => self.gan.as_ref(),
+            "acgan" => self.acgan.as_ref(),
+            "conv-acgan" => self.conv_acgan.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// Scores every finished GAN with the classifier and writes `gan_quality.json` into the runs
@@ -317,26 +384,26 @@ fn gan_quality_section(
         Profile::Full => 10_000,
         Profile::Quick => 1_000,
     };
-    let mut out = serde_json::Map::new();
-    out.insert(
-        "frechet_floor".into(),
-        analysis::frechet_floor(&clf, train, test, n)?.into(),
-    );
+    let mut out = GanQualityFile {
+        frechet_floor: analysis::frechet_floor(&clf, train, test, n)?,
+        ..Default::default()
+    };
     for kind in ["gan", "acgan", "conv-acgan"] {
         let dir = folders.get(&format!("gan-{kind}"));
         if !dir.join("generator.safetensors").exists() {
             continue;
         }
         let gan = train::load_gan(&dir, device)?;
-        let q = analysis::gan_quality(&gan, &clf, test, n, 1)?;
-        out.insert(
-            kind.into(),
-            serde_json::json!({
-                "epochs": gan.history.epochs.len(),
-                "seconds": gan.history.seconds(),
-                "quality": q,
-            }),
-        );
+        let entry = GanQualityEntry {
+            epochs: gan.history.epochs.len(),
+            seconds: gan.history.seconds(),
+            quality: analysis::gan_quality(&gan, &clf, test, n, 1)?,
+        };
+        match kind {
+            "gan" => out.gan = Some(entry),
+            "acgan" => out.acgan = Some(entry),
+            _ => out.conv_acgan = Some(entry),
+        }
     }
     fsutil::write_json(folders.runs.join("gan_quality.json"), &out)
 }

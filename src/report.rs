@@ -1,12 +1,21 @@
 //! One HTML page from finished run folders: a results table beside the homework's numbers, the
 //! figures redrawn from each run's history (and GAN samples drawn from their generators), and
 //! every config.
+//!
+//! Each section reads its run's files into the same typed structs the training wrote
+//! ([`crate::train::AutoencoderMetrics`], [`crate::train::FinetuneMetrics`], ...), adds rows to
+//! one [`Table`] and one HTML section of figures and config; [`write_report`] runs them in order.
 
+use crate::analysis::PcaBaseline;
+use crate::display::escape_html as escape;
 use crate::display::{Figure, Table};
 use crate::fsutil;
-use crate::pipeline::RunFolders;
-use crate::train::{GanConfig, History};
-use serde_json::Value;
+use crate::pipeline::{GanQualityFile, LatentMetrics, RunFolders};
+use crate::train::classifier::ClassifierMetrics;
+use crate::train::{
+    AutoencoderMetrics, FinetuneMetrics, GanConfig, History, SearchResults, SoftmaxLatentMetrics,
+};
+use serde::de::DeserializeOwned;
 use std::path::Path;
 
 /// What a report found and wrote.
@@ -18,14 +27,6 @@ pub struct ReportSummary {
     pub missing: Vec<String>,
 }
 
-fn read(path: &Path) -> Option<Value> {
-    fsutil::read_json::<Value>(path).ok()
-}
-
-fn num(v: &Value, key: &str) -> Option<f64> {
-    v.get(key).and_then(Value::as_f64)
-}
-
 fn fmt(v: Option<f64>, digits: usize) -> String {
     v.map_or("—".into(), |x| format!("{x:.digits$}"))
 }
@@ -34,117 +35,144 @@ fn pct(v: Option<f64>) -> String {
     v.map_or("—".into(), |x| format!("{:.1}%", 100.0 * x))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// The report being built: the results table, the HTML sections, what was found.
+struct Report<'a> {
+    folders: &'a RunFolders,
+    table: Table,
+    sections: Vec<String>,
+    included: Vec<String>,
+    missing: Vec<String>,
 }
 
-/// Builds `report.html` in `out` from finished run folders (as written by the CLI, the notebooks
-/// and [`crate::pipeline::run_sections`]; shipped checkpoints stand in where `folders` says so).
-/// Nothing is trained here: sections without results are listed as missing.
-pub fn write_report(
-    folders: &RunFolders,
-    out: &Path,
-    title: &str,
-) -> anyhow::Result<ReportSummary> {
-    let mut included = Vec::new();
-    let mut missing = Vec::new();
-    let mut table = Table::new(["measure", "latentlab", "homework", "source"]);
-    let mut sections: Vec<String> = Vec::new();
-    let mut note = |name: &str, found: bool| {
-        if found {
-            included.push(name.to_string());
-        } else {
-            missing.push(name.to_string());
-        }
-    };
-
-    for (name, label, homework) in [
-        ("ae-homework", "homework AE test MSE", "0.0310"),
-        ("ae-improved", "improved AE test MSE", "—"),
-        ("ae-loss-mse", "homework AE, MSE loss: test MSE", "—"),
-        ("ae-loss-l1", "homework AE, L1 loss: test MSE", "—"),
-        ("ae-loss-huber", "homework AE, Huber loss: test MSE", "—"),
-    ] {
-        let dir = folders.get(name);
-        let m = read(&dir.join("metrics.json"));
-        note(name, m.is_some());
-        if let Some(m) = m {
-            table.push_row([
-                label.to_string(),
-                fmt(num(&m, "test_mse"), 4),
-                homework.to_string(),
-                name.to_string(),
-            ]);
-            if let Ok(h) = fsutil::read_json::<History>(dir.join("history.json")) {
-                let fig = crate::figures::loss_curves(
-                    &h,
-                    &format!("{name}: reconstruction loss"),
-                    "loss",
-                )?;
-                sections.push(section(name, &[fig], &dir));
-            }
+impl<'a> Report<'a> {
+    fn new(folders: &'a RunFolders) -> Self {
+        Report {
+            folders,
+            table: Table::new(["measure", "latentlab", "homework", "source"]),
+            sections: Vec::new(),
+            included: Vec::new(),
+            missing: Vec::new(),
         }
     }
-    let pca = read(&folders.runs.join("pca10.json"));
-    note("pca10", pca.is_some());
-    if let Some(p) = pca {
-        table.push_row([
-            "PCA-10 test MSE".into(),
-            fmt(num(&p, "test_mse"), 4),
-            "not measured".into(),
-            "pca10.json".into(),
+
+    /// Reads `file` of run `name` as `T`, noting the run as included or missing.
+    fn read<T: DeserializeOwned>(&mut self, name: &str, file: &Path) -> Option<T> {
+        let v = fsutil::read_json::<T>(file).ok();
+        if v.is_some() {
+            self.included.push(name.to_string());
+        } else {
+            self.missing.push(name.to_string());
+        }
+        v
+    }
+
+    fn row(&mut self, measure: impl Into<String>, ours: String, homework: &str, source: &str) {
+        self.table.push_row([
+            measure.into(),
+            ours,
+            homework.to_string(),
+            source.to_string(),
         ]);
     }
-    let search_dir = folders.get("search");
-    let search =
-        fsutil::read_json::<crate::train::SearchResults>(search_dir.join("results.json")).ok();
-    note("search", search.is_some());
-    if let Some(res) = &search {
-        if let Some(best) = res.best() {
-            table.push_row([
-                "best search configuration (validation MSE)".into(),
-                format!("{} ({:.4} ± {:.4})", best.candidate.id, best.mean, best.std),
-                "latent 10, Adam 1e-3, wd 0".into(),
-                "search".into(),
-            ]);
-            let chart = crate::figures::search_chart(res, None)?;
-            let curves = crate::figures::fold_curves(res, &best.candidate.id)?;
-            sections.push(section("search", &[chart, curves], &search_dir));
-        }
+
+    fn section(&mut self, name: &str, figs: &[Figure], dir: &Path, config_file: Option<&str>) {
+        let file = config_file.unwrap_or_else(|| {
+            ["config.json", "search_config.json", "softmax_config.json"]
+                .into_iter()
+                .find(|f| dir.join(f).exists())
+                .unwrap_or("config.json")
+        });
+        let config = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+        let imgs: String = figs.iter().map(|f| f.to_html() + "\n").collect();
+        self.sections.push(format!(
+            "<h2>{n}</h2>\n{imgs}<details><summary>config ({d})</summary><pre>{c}</pre></details>\n",
+            n = escape(name),
+            d = escape(&dir.display().to_string()),
+            c = escape(&config)
+        ));
     }
-    for (name, homework) in [
-        ("finetuned-homework", ("32.6%", "87.7%", "0.0310 → ≈ same")),
-        ("finetuned-improved", ("—", "—", "—")),
-        ("finetuned-plane2d", ("—", "—", "—")),
-    ] {
-        let dir = folders.get(name);
-        let m = read(&dir.join("metrics.json"));
-        note(name, m.is_some());
-        if let Some(m) = m {
-            table.push_row([
+
+    fn autoencoders(&mut self) -> anyhow::Result<()> {
+        for (name, label, homework) in [
+            ("ae-homework", "homework AE test MSE", "0.0310"),
+            ("ae-improved", "improved AE test MSE", "—"),
+            ("ae-loss-mse", "homework AE, MSE loss: test MSE", "—"),
+            ("ae-loss-l1", "homework AE, L1 loss: test MSE", "—"),
+            ("ae-loss-huber", "homework AE, Huber loss: test MSE", "—"),
+        ] {
+            let dir = self.folders.get(name);
+            let Some(m) = self.read::<AutoencoderMetrics>(name, &dir.join("metrics.json")) else {
+                continue;
+            };
+            self.row(label, fmt(Some(m.test_mse), 4), homework, name);
+            if let Ok(h) = fsutil::read_json::<History>(dir.join("history.json")) {
+                let title = format!("{name}: reconstruction loss");
+                let fig = crate::figures::loss_curves(&h, &title, "loss")?;
+                self.section(name, &[fig], &dir, None);
+            }
+        }
+        Ok(())
+    }
+
+    fn pca_and_search(&mut self) -> anyhow::Result<()> {
+        let pca_file = self.folders.runs.join("pca10.json");
+        if let Some(p) = self.read::<PcaBaseline>("pca10", &pca_file) {
+            let ours = fmt(Some(p.test_mse), 4);
+            self.row("PCA-10 test MSE", ours, "not measured", "pca10.json");
+        }
+        let dir = self.folders.get("search");
+        let Some(res) = self.read::<SearchResults>("search", &dir.join("results.json")) else {
+            return Ok(());
+        };
+        if let Some(best) = res.best() {
+            self.row(
+                "best search configuration (validation MSE)",
+                format!("{} ({:.4} ± {:.4})", best.candidate.id, best.mean, best.std),
+                "latent 10, Adam 1e-3, wd 0",
+                "search",
+            );
+            let chart = crate::figures::search_chart(&res, None)?;
+            let curves = crate::figures::fold_curves(&res, &best.candidate.id)?;
+            self.section("search", &[chart, curves], &dir, None);
+        }
+        Ok(())
+    }
+
+    fn finetuned(&mut self) -> anyhow::Result<()> {
+        for (name, homework) in [
+            ("finetuned-homework", ["32.6%", "87.7%", "0.0310 → ≈ same"]),
+            ("finetuned-improved", ["—", "—", "—"]),
+            ("finetuned-plane2d", ["—", "—", "—"]),
+        ] {
+            let dir = self.folders.get(name);
+            let Some(m) = self.read::<FinetuneMetrics>(name, &dir.join("metrics.json")) else {
+                continue;
+            };
+            let mse = format!(
+                "{} → {}",
+                fmt(Some(m.test_mse_before), 4),
+                fmt(Some(m.test_mse_after), 4)
+            );
+            let acc = pct(Some(m.matcher_only_test_accuracy));
+            self.row(
                 format!("{name}: matcher-only test accuracy"),
-                pct(num(&m, "matcher_only_test_accuracy")),
-                homework.0.into(),
-                name.into(),
-            ]);
-            table.push_row([
+                acc,
+                homework[0],
+                name,
+            );
+            let acc = pct(Some(m.finetuned_test_accuracy));
+            self.row(
                 format!("{name}: fine-tuned test accuracy"),
-                pct(num(&m, "finetuned_test_accuracy")),
-                homework.1.into(),
-                name.into(),
-            ]);
-            table.push_row([
+                acc,
+                homework[1],
+                name,
+            );
+            self.row(
                 format!("{name}: test MSE before → after"),
-                format!(
-                    "{} → {}",
-                    fmt(num(&m, "test_mse_before"), 4),
-                    fmt(num(&m, "test_mse_after"), 4)
-                ),
-                homework.2.into(),
-                name.into(),
-            ]);
+                mse,
+                homework[2],
+                name,
+            );
             let run = crate::train::FinetuneRun {
                 matcher_history: fsutil::read_json(dir.join("matcher_history.json"))
                     .unwrap_or_default(),
@@ -156,128 +184,100 @@ pub fn write_report(
                     tch::Device::Cpu,
                 )
             };
-            let figs = vec![
+            let figs = [
                 crate::figures::finetune_curves(&run)?,
                 crate::figures::finetune_accuracy(&run)?,
             ];
-            sections.push(section_with(name, &figs, &dir, "finetune_config.json"));
+            self.section(name, &figs, &dir, Some("finetune_config.json"));
         }
+        Ok(())
     }
-    let sm_dir = folders.get("softmax-latent");
-    let sm = read(&sm_dir.join("metrics.json"));
-    note("softmax-latent", sm.is_some());
-    if let Some(m) = sm {
-        table.push_row([
-            "softmax latent: test accuracy".into(),
-            pct(num(&m, "test_accuracy_after")),
-            "not reported".into(),
-            "softmax-latent".into(),
-        ]);
-        table.push_row([
-            "softmax latent: test MSE (plain AE → decoded from the softmax)".into(),
+
+    fn softmax_latent(&mut self) {
+        let file = self.folders.get("softmax-latent").join("metrics.json");
+        let Some(m) = self.read::<SoftmaxLatentMetrics>("softmax-latent", &file) else {
+            return;
+        };
+        let (label, src) = ("not reported", "softmax-latent");
+        let acc = pct(Some(m.test_accuracy_after));
+        self.row("softmax latent: test accuracy", acc, label, src);
+        self.row(
+            "softmax latent: test MSE (plain AE → decoded from the softmax)",
             format!(
                 "{} → {}",
-                fmt(num(&m, "test_mse_before"), 4),
-                fmt(num(&m, "test_mse_after"), 4)
+                fmt(Some(m.test_mse_before), 4),
+                fmt(Some(m.test_mse_after), 4)
             ),
-            "not reported".into(),
-            "softmax-latent".into(),
-        ]);
+            label,
+            src,
+        );
     }
-    let latent_dir = folders.get("latent");
-    let lat = read(&latent_dir.join("metrics.json"));
-    note("latent", lat.is_some());
-    if let Some(m) = lat {
-        let variance: Option<f64> = m
-            .get("pca_explained_variance_ratio")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_f64).sum());
-        table.push_row([
-            "latent codes: variance kept by 2 PCA components".into(),
-            pct(variance),
-            "—".into(),
-            "latent".into(),
-        ]);
-        table.push_row([
-            "t-SNE seconds (test codes)".into(),
-            format!(
-                "{} s ({} points)",
-                fmt(num(&m, "tsne_seconds"), 1),
-                fmt(num(&m, "test_points"), 0)
-            ),
-            "—".into(),
-            "latent".into(),
-        ]);
-        if let Some(gens) = m.get("generation").and_then(Value::as_array) {
-            for g in gens {
-                table.push_row([
-                    format!(
-                        "generated samples, noise scale {}: intended class / variety vs real",
-                        fmt(num(g, "scale"), 1)
-                    ),
-                    format!(
-                        "{} / {} vs {}",
-                        pct(num(g, "intended_class_rate")),
-                        fmt(num(g, "generated_variety"), 2),
-                        fmt(num(g, "real_variety"), 2)
-                    ),
-                    "\"little variation\"".into(),
-                    "latent".into(),
-                ]);
-            }
+
+    fn latent(&mut self) {
+        let dir = self.folders.get("latent");
+        let Some(m) = self.read::<LatentMetrics>("latent", &dir.join("metrics.json")) else {
+            return;
+        };
+        let variance = m.pca_explained_variance_ratio.iter().sum::<f64>();
+        let label = "latent codes: variance kept by 2 PCA components";
+        self.row(label, pct(Some(variance)), "—", "latent");
+        let tsne = format!("{:.1} s ({} points)", m.tsne_seconds, m.test_points);
+        self.row("t-SNE seconds (test codes)", tsne, "—", "latent");
+        for g in &m.generation {
+            self.row(
+                format!(
+                    "generated samples, noise scale {:.1}: intended class / variety vs real",
+                    g.scale
+                ),
+                format!(
+                    "{} / {:.2} vs {:.2}",
+                    pct(Some(g.intended_class_rate)),
+                    g.generated_variety,
+                    g.real_variety
+                ),
+                "\"little variation\"",
+                "latent",
+            );
         }
         let figs: Vec<Figure> = ["pca.png", "tsne.png", "generated.png"]
             .iter()
-            .filter_map(|f| Figure::from_png_file(latent_dir.join(f)).ok())
+            .filter_map(|f| Figure::from_png_file(dir.join(f)).ok())
             .collect();
-        sections.push(section("latent", &figs, &latent_dir));
+        self.section("latent", &figs, &dir, None);
     }
-    let clf = read(&folders.get("mnist-classifier").join("metrics.json"));
-    note("mnist-classifier", clf.is_some());
-    if let Some(m) = clf {
-        table.push_row([
-            "MNIST scoring classifier test accuracy".into(),
-            pct(num(&m, "test_accuracy")),
-            "—".into(),
-            "mnist-classifier".into(),
-        ]);
+
+    fn classifier(&mut self) {
+        let file = self.folders.get("mnist-classifier").join("metrics.json");
+        if let Some(m) = self.read::<ClassifierMetrics>("mnist-classifier", &file) {
+            let acc = pct(Some(m.test_accuracy));
+            self.row(
+                "MNIST scoring classifier test accuracy",
+                acc,
+                "—",
+                "mnist-classifier",
+            );
+        }
     }
-    let quality = read(&folders.runs.join("gan_quality.json"));
-    for kind in ["gan", "acgan", "conv-acgan"] {
-        let name = format!("gan-{kind}");
-        let dir = folders.get(&name);
-        let h = fsutil::read_json::<History>(dir.join("history.json")).ok();
-        let c = fsutil::read_json::<GanConfig>(dir.join("config.json")).ok();
-        note(&name, h.is_some() && c.is_some());
-        if let (Some(h), Some(c)) = (h, c) {
-            table.push_row([
+
+    fn gans(&mut self) -> anyhow::Result<()> {
+        let quality: Option<GanQualityFile> =
+            fsutil::read_json(self.folders.runs.join("gan_quality.json")).ok();
+        for kind in ["gan", "acgan", "conv-acgan"] {
+            let name = format!("gan-{kind}");
+            let dir = self.folders.get(&name);
+            let Some(c) = self.read::<GanConfig>(&name, &dir.join("config.json")) else {
+                continue;
+            };
+            let h: History = fsutil::read_json(dir.join("history.json")).unwrap_or_default();
+            let trained = format!("{} ({:.0} s)", h.epochs.len(), h.seconds());
+            self.row(
                 format!("{name}: epochs trained (seconds)"),
-                format!("{} ({:.0} s)", h.epochs.len(), h.seconds()),
-                "—".into(),
-                name.clone(),
-            ]);
-            if let Some(q) = quality
-                .as_ref()
-                .and_then(|q| q.get(kind))
-                .and_then(|k| k.get("quality"))
-            {
-                if let Some(cc) = num(q, "class_consistency") {
-                    table.push_row([
-                        format!("{name}: class consistency"),
-                        pct(Some(cc)),
-                        "looked at, not measured".into(),
-                        "gan_quality.json".into(),
-                    ]);
-                }
-                table.push_row([
-                    format!(
-                        "{name}: Fréchet distance to test (floor {})",
-                        fmt(quality.as_ref().and_then(|q| num(q, "frechet_floor")), 2)
-                    ),
-                    fmt(num(q, "frechet_to_test"), 2),
-                    "—".into(),
-                    "gan_quality.json".into(),
-                ]);
+                trained,
+                "—",
+                &name,
+            );
+            if let Some(q) = &quality {
+                self.gan_scores(&name, kind, q);
             }
             let mut figs = vec![crate::figures::gan_losses(
                 &h,
@@ -285,69 +285,102 @@ pub fn write_report(
                 &format!("{name}: losses"),
             )?];
             if dir.join("generator.safetensors").exists() {
-                let gan = crate::train::load_gan(&dir, tch::Device::Cpu)?;
-                figs.push(if c.arch.kind.conditional() {
-                    crate::figures::class_grid(
-                        &gan.sample_grid(10, 0),
-                        10,
-                        &format!("{name}: samples, one row per digit"),
-                    )?
-                } else {
-                    crate::figures::digit_grid(
-                        &gan.sample(100, None, 0),
-                        10,
-                        &format!("{name}: samples"),
-                    )?
-                });
+                figs.push(gan_samples(&name, &dir, &c)?);
             }
-            sections.push(section(&name, &figs, &dir));
+            self.section(&name, &figs, &dir, None);
         }
+        Ok(())
     }
 
-    let mut html = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}\
-         td,th{{padding:2px 10px;border-bottom:1px solid #ddd}}pre{{background:#f6f6f6;padding:8px;overflow:auto}}</style>\
-         </head><body><h1>{t}</h1>\n<p>Runs read from <code>{r}</code>{s}. Missing: {m}.</p>\n{table}\n",
-        t = escape(title),
-        r = escape(&folders.runs.display().to_string()),
-        s = if folders.overrides.is_empty() {
+    fn gan_scores(&mut self, name: &str, kind: &str, q: &GanQualityFile) {
+        let Some(e) = q.get(kind) else { return };
+        if let Some(cc) = e.quality.class_consistency {
+            let measure = format!("{name}: class consistency");
+            self.row(
+                measure,
+                pct(Some(cc)),
+                "looked at, not measured",
+                "gan_quality.json",
+            );
+        }
+        self.row(
+            format!(
+                "{name}: Fréchet distance to test (floor {:.2})",
+                q.frechet_floor
+            ),
+            format!("{:.2}", e.quality.frechet_to_test),
+            "—",
+            "gan_quality.json",
+        );
+    }
+
+    fn html(self, title: &str) -> (String, ReportSummary) {
+        let shipped = if self.folders.overrides.is_empty() {
             String::new()
         } else {
+            let names: Vec<String> = self.folders.overrides.keys().cloned().collect();
             format!(
                 " and the shipped checkpoints for {}",
-                escape(&folders.overrides.keys().cloned().collect::<Vec<_>>().join(", "))
+                escape(&names.join(", "))
             )
-        },
-        m = if missing.is_empty() { "none".to_string() } else { escape(&missing.join(", ")) },
-        table = table.to_html(),
-    );
-    for s in sections {
-        html.push_str(&s);
+        };
+        let missing = if self.missing.is_empty() {
+            "none".to_string()
+        } else {
+            escape(&self.missing.join(", "))
+        };
+        let mut html = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title>\
+             <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}\
+             td,th{{padding:2px 10px;border-bottom:1px solid #ddd}}pre{{background:#f6f6f6;padding:8px;overflow:auto}}</style>\
+             </head><body><h1>{t}</h1>\n<p>Runs read from <code>{r}</code>{shipped}. Missing: {missing}.</p>\n{table}\n",
+            t = escape(title),
+            r = escape(&self.folders.runs.display().to_string()),
+            table = self.table.to_html(),
+        );
+        for s in &self.sections {
+            html.push_str(s);
+        }
+        html.push_str("</body></html>\n");
+        let summary = ReportSummary {
+            included: self.included,
+            missing: self.missing,
+        };
+        (html, summary)
     }
-    html.push_str("</body></html>\n");
+}
+
+/// A grid of samples from the GAN in `dir`: one row per digit for conditional GANs.
+fn gan_samples(name: &str, dir: &Path, c: &GanConfig) -> anyhow::Result<Figure> {
+    let gan = crate::train::load_gan(dir, tch::Device::Cpu)?;
+    if c.arch.kind.conditional() {
+        let title = format!("{name}: samples, one row per digit");
+        crate::figures::class_grid(&gan.sample_grid(10, 0), 10, &title)
+    } else {
+        let title = format!("{name}: samples");
+        crate::figures::digit_grid(&gan.sample(100, None, 0), 10, &title)
+    }
+}
+
+/// Builds `report.html` in `out` from finished run folders (as written by the CLI, the notebooks
+/// and [`crate::pipeline::run_sections`]; shipped checkpoints stand in where `folders` says so).
+/// Nothing is trained here: sections without results are listed as missing.
+pub fn write_report(
+    folders: &RunFolders,
+    out: &Path,
+    title: &str,
+) -> anyhow::Result<ReportSummary> {
+    let mut r = Report::new(folders);
+    r.autoencoders()?;
+    r.pca_and_search()?;
+    r.finetuned()?;
+    r.softmax_latent();
+    r.latent();
+    r.classifier();
+    r.gans()?;
+    let (html, summary) = r.html(title);
     fsutil::write_atomic(out.join("report.html"), html.as_bytes())?;
-    Ok(ReportSummary { included, missing })
-}
-
-fn section(name: &str, figs: &[Figure], dir: &Path) -> String {
-    let config = ["config.json", "search_config.json", "softmax_config.json"]
-        .iter()
-        .find(|f| dir.join(f).exists())
-        .copied()
-        .unwrap_or("config.json");
-    section_with(name, figs, dir, config)
-}
-
-fn section_with(name: &str, figs: &[Figure], dir: &Path, config_file: &str) -> String {
-    let config = std::fs::read_to_string(dir.join(config_file)).unwrap_or_default();
-    let imgs: String = figs.iter().map(|f| f.to_html() + "\n").collect();
-    format!(
-        "<h2>{n}</h2>\n{imgs}<details><summary>config ({d})</summary><pre>{c}</pre></details>\n",
-        n = escape(name),
-        d = escape(&dir.display().to_string()),
-        c = escape(&config)
-    )
+    Ok(summary)
 }
 
 #[cfg(test)]
@@ -360,7 +393,8 @@ mod tests {
         let out = tempfile::tempdir().unwrap();
         fsutil::write_json(
             runs.path().join("pca10.json"),
-            &serde_json::json!({"test_mse": 0.0244, "train_mse": 0.0244}),
+            &serde_json::json!({"components": 10, "test_mse": 0.0244, "train_mse": 0.0244,
+                "explained_variance_ratio": [0.3, 0.2], "seconds": 1.0}),
         )
         .unwrap();
         let folders = RunFolders {

@@ -39,4 +39,4 @@ pub use grid::{image_grid, image_strip, ImageRow};
 pub use heatmap::{heatmap, heatmap_with_axes};
 pub use lines::{line_plot, line_plot_sized, Series, VMarker};
 pub use scatter::{scatter_plot, scatter_plot_sized};
-pub use table::Table;
+pub use table::{escape_html, Table};

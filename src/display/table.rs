@@ -169,8 +169,8 @@ impl Table {
     }
 }
 
-/// Escapes the five HTML special characters.
-fn escape_html(s: &str) -> String {
+/// Escapes the five HTML special characters (the one HTML escaper of the crate).
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

@@ -196,11 +196,28 @@ pub fn train_classifier(
         fsutil::write_json(dir.join("history.json"), &run.history)?;
         fsutil::write_json(
             dir.join("metrics.json"),
-            &serde_json::json!({ "test_accuracy": test_accuracy, "epochs": config.epochs,
-                "seconds": run.history.seconds(), "test_images": test.len() }),
+            &ClassifierMetrics {
+                test_accuracy,
+                epochs: config.epochs,
+                seconds: run.history.seconds(),
+                test_images: test.len(),
+            },
         )?;
     }
     Ok(run)
+}
+
+/// A classifier's numbers (`metrics.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierMetrics {
+    /// Accuracy on the test images.
+    pub test_accuracy: f64,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Training seconds.
+    pub seconds: f64,
+    /// Test images scored.
+    pub test_images: usize,
 }
 
 /// Loads a classifier folder written by [`train_classifier`].
@@ -210,13 +227,13 @@ pub fn load_classifier(dir: &Path, device: Device) -> anyhow::Result<ClassifierR
     let model = DigitClassifier::new(&vs.root());
     fsutil::load_varstore(&mut vs, dir.join("classifier.safetensors"))?;
     let history = fsutil::read_json(dir.join("history.json")).unwrap_or_default();
-    let metrics: serde_json::Value = fsutil::read_json(dir.join("metrics.json"))?;
+    let metrics: ClassifierMetrics = fsutil::read_json(dir.join("metrics.json"))?;
     Ok(ClassifierRun {
         config,
         vs,
         model,
         history,
-        test_accuracy: metrics["test_accuracy"].as_f64().unwrap_or(f64::NAN),
+        test_accuracy: metrics.test_accuracy,
     })
 }
 

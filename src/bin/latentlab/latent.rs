@@ -65,8 +65,12 @@ pub fn run_latent(args: LatentArgs) -> anyhow::Result<()> {
     println!(
         "t-SNE of {} codes in {:.1}s; generated samples in the intended class at scale 1: {:.1}%; wrote {}",
         test.len(),
-        m["tsne_seconds"].as_f64().unwrap_or(f64::NAN),
-        100.0 * m["generation"][1]["intended_class_rate"].as_f64().unwrap_or(f64::NAN),
+        m.tsne_seconds,
+        100.0
+            * m.generation
+                .iter()
+                .find(|g| g.scale == 1.0)
+                .map_or(f64::NAN, |g| g.intended_class_rate),
         args.out.display()
     );
     Ok(())

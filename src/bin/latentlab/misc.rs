@@ -88,8 +88,8 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
     checks::output_file(&args.out.join("report.html"), &[], false)?;
     if args.reuse_only {
         anyhow::ensure!(
-            runs.is_dir(),
-            "--runs {} does not exist: nothing to report; drop --reuse-only to train the sections",
+            !runs.is_file(),
+            "--runs {} is a file; --runs takes the folder holding the run folders",
             runs.display()
         );
     } else {
