@@ -6,15 +6,16 @@
 //! original bytes divided by 256; labels are `int64` arrays of shape `[n]`. Training followed by
 //! validation is the official 60,000-image training set, in order.
 //!
-//! This module holds a small stack-machine unpickler that understands just enough of the format
-//! to rebuild numpy arrays (`numpy.core.multiarray._reconstruct`, `numpy.dtype` and `BUILD`). It
-//! never runs code, it refuses anything else, and it does not copy the array bytes: arrays are
-//! views into the decompressed file.
+//! The pickle is decoded by `serde-pickle`, which never runs code: the numpy globals it does not
+//! know (`_reconstruct`, `dtype`) are replaced by `None`, so each array arrives as its `BUILD`
+//! state, `(version, shape, dtype state, fortran order, raw bytes)`. That state does not carry the
+//! dtype's type code (it went into the replaced `dtype(...)` call), so the element type is told
+//! by its size in this known layout: images are `float32` (4 bytes), `float64` (8) or `uint8`
+//! (1); labels are `int64` (8), `int32` (4) or `uint8` (1); the byte order comes from the state.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::Path;
-use std::rc::Rc;
+
+use serde_pickle::{DeOptions, Value};
 
 use crate::data::error::DataError;
 use crate::data::idx::{maybe_gunzip, read_file, IdxImages, NUM_CLASSES};
@@ -44,19 +45,19 @@ pub fn parse_mnist_pickle(path: &Path, bytes: &[u8]) -> Result<MnistPickle, Data
         path: path.to_path_buf(),
         detail,
     };
-    let top = unpickle(bytes).map_err(bad)?;
+    let top = serde_pickle::value_from_slice(bytes, DeOptions::new().replace_unresolved_globals())
+        .map_err(|e| bad(format!("it is not a readable pickle ({e})")))?;
     let splits = match &top {
-        Value::Tuple(items) if items.len() == 3 => items.clone(),
+        Value::Tuple(items) if items.len() == 3 => items,
         other => {
             return Err(bad(format!(
                 "the top-level object is {} instead of a tuple of three splits",
-                other.describe()
+                describe(other)
             )))
         }
     };
-    let names = ["training", "validation", "test"];
     let mut parts = Vec::with_capacity(3);
-    for (split, name) in splits.iter().zip(names) {
+    for (split, name) in splits.iter().zip(["training", "validation", "test"]) {
         parts.push(convert_split(split, name).map_err(bad)?);
     }
     let mut it = parts.into_iter();
@@ -74,29 +75,152 @@ pub fn parse_mnist_pickle(path: &Path, bytes: &[u8]) -> Result<MnistPickle, Data
     })
 }
 
-/// Converts one `(images, labels)` pair.
-fn convert_split(split: &Value<'_>, name: &str) -> Result<(IdxImages, Vec<u8>), String> {
-    let (imgs, labels) = match split {
-        Value::Tuple(items) if items.len() == 2 => match (&items[0], &items[1]) {
-            (Value::Array(a), Value::Array(b)) => (a.borrow().clone(), b.borrow().clone()),
-            (a, b) => {
-                return Err(format!(
-                    "the {name} split holds {} and {} instead of two numpy arrays",
-                    a.describe(),
-                    b.describe()
-                ))
-            }
-        },
+/// A short description of a pickled value, for errors.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::None => "None".into(),
+        Value::Tuple(t) => format!("a tuple of {}", t.len()),
+        Value::List(l) => format!("a list of {}", l.len()),
+        Value::Bytes(b) => format!("{} bytes", b.len()),
+        Value::String(_) => "a string".into(),
+        Value::Dict(_) => "a dict".into(),
+        Value::I64(_) | Value::Int(_) => "an integer".into(),
+        Value::F64(_) => "a float".into(),
+        _ => "another object".into(),
+    }
+}
+
+/// A numpy array as its `BUILD` state: shape, little-endian flag, raw bytes.
+struct Array<'a> {
+    shape: Vec<usize>,
+    little_endian: bool,
+    data: &'a [u8],
+}
+
+impl Array<'_> {
+    /// Bytes per element, when the data fills the shape exactly.
+    fn item_size(&self) -> Option<usize> {
+        let n: usize = self
+            .shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))?;
+        (n > 0 && self.data.len() % n == 0).then(|| self.data.len() / n)
+    }
+
+    fn bytes_at<const N: usize>(&self, i: usize) -> Option<[u8; N]> {
+        let b: [u8; N] = self.data.get(i * N..i * N + N)?.try_into().ok()?;
+        Some(b)
+    }
+
+    /// Element `i` as a float (`float32`, `float64` or `uint8` data).
+    fn float(&self, i: usize, size: usize) -> Option<f64> {
+        let le = self.little_endian;
+        match size {
+            1 => self.data.get(i).map(|&b| f64::from(b)),
+            4 => self.bytes_at::<4>(i).map(|b| {
+                f64::from(if le {
+                    f32::from_le_bytes(b)
+                } else {
+                    f32::from_be_bytes(b)
+                })
+            }),
+            8 => self.bytes_at::<8>(i).map(|b| {
+                if le {
+                    f64::from_le_bytes(b)
+                } else {
+                    f64::from_be_bytes(b)
+                }
+            }),
+            _ => None,
+        }
+    }
+
+    /// Element `i` as an integer (`int64`, `int32` or `uint8` data).
+    fn int(&self, i: usize, size: usize) -> Option<i64> {
+        let le = self.little_endian;
+        match size {
+            1 => self.data.get(i).map(|&b| i64::from(b)),
+            4 => self.bytes_at::<4>(i).map(|b| {
+                i64::from(if le {
+                    i32::from_le_bytes(b)
+                } else {
+                    i32::from_be_bytes(b)
+                })
+            }),
+            8 => self.bytes_at::<8>(i).map(|b| {
+                if le {
+                    i64::from_le_bytes(b)
+                } else {
+                    i64::from_be_bytes(b)
+                }
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Reads an array from its `BUILD` state `(version, shape, dtype state, fortran, data)`.
+fn array<'a>(v: &'a Value, what: &str) -> Result<Array<'a>, String> {
+    let not = || format!("the {what} are {} instead of a numpy array", describe(v));
+    let Value::Tuple(t) = v else {
+        return Err(not());
+    };
+    let [_, Value::Tuple(shape), dtype, Value::Bool(fortran), data] = t.as_slice() else {
+        return Err(not());
+    };
+    if *fortran {
+        return Err(format!("the {what} are stored in Fortran order"));
+    }
+    let shape = shape
+        .iter()
+        .map(|d| match d {
+            Value::I64(n) if *n >= 0 => Ok(*n as usize),
+            _ => Err(format!(
+                "the {what} have a shape that is not a list of sizes"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let order = match dtype {
+        Value::Tuple(d) => d.get(1),
+        _ => None,
+    };
+    let little_endian = !matches!(order, Some(Value::String(s)) if s == ">")
+        && !matches!(order, Some(Value::Bytes(b)) if b == b">");
+    let data = match data {
+        Value::Bytes(b) => b.as_slice(),
+        Value::String(s) => s.as_bytes(),
         other => {
             return Err(format!(
-                "the {name} split is {} instead of an (images, labels) pair",
-                other.describe()
+                "the {what} hold {} instead of raw data",
+                describe(other)
             ))
         }
     };
-    let (count, rows, cols) = match imgs.shape.as_slice() {
-        [n, 784] => (*n, 28, 28),
-        [n, 28, 28] => (*n, 28, 28),
+    Ok(Array {
+        shape,
+        little_endian,
+        data,
+    })
+}
+
+/// Converts one `(images, labels)` pair.
+fn convert_split(split: &Value, name: &str) -> Result<(IdxImages, Vec<u8>), String> {
+    let Value::Tuple(items) = split else {
+        return Err(format!(
+            "the {name} split is {} instead of an (images, labels) pair",
+            describe(split)
+        ));
+    };
+    let [imgs, labels] = items.as_slice() else {
+        return Err(format!(
+            "the {name} split holds {} items, not 2",
+            items.len()
+        ));
+    };
+    let imgs = array(imgs, &format!("{name} images"))?;
+    let labels = array(labels, &format!("{name} labels"))?;
+    let count = match imgs.shape.as_slice() {
+        [n, 784] | [n, 28, 28] => *n,
         s => {
             return Err(format!(
                 "the {name} images have shape {s:?} instead of [n, 784]"
@@ -109,49 +233,50 @@ fn convert_split(split: &Value<'_>, name: &str) -> Result<(IdxImages, Vec<u8>), 
             labels.shape
         ));
     }
-    let (Some(data), Some(ldata)) = (imgs.data, labels.data) else {
-        return Err(format!("the {name} split holds an array without data"));
-    };
-    let n = count
-        .checked_mul(rows * cols)
-        .ok_or_else(|| format!("the {name} images are too many"))?;
+    Ok((
+        pixels(&imgs, name, count)?,
+        label_bytes(&labels, name, count)?,
+    ))
+}
+
+fn pixels(imgs: &Array, name: &str, count: usize) -> Result<IdxImages, String> {
+    let size = imgs
+        .item_size()
+        .filter(|s| [1, 4, 8].contains(s))
+        .ok_or_else(|| format!("the {name} images' data does not fit their shape"))?;
+    let n = count * 784;
     let mut pixels = Vec::with_capacity(n);
     for i in 0..n {
-        let v = imgs.dtype.get_f64(data, i).ok_or_else(|| {
-            format!(
-                "the {name} images have dtype {}, not a float or uint8",
-                imgs.dtype
-            )
-        })?;
-        pixels.push(to_pixel(v, imgs.dtype.kind == b'u').ok_or_else(|| {
+        let v = imgs.float(i, size).unwrap_or(f64::NAN);
+        pixels.push(to_pixel(v, size == 1).ok_or_else(|| {
             format!(
                 "the {name} images hold the value {v} at position {i}, which is not a pixel \
                  (k/256 for k in 0..=255)"
             )
         })?);
     }
-    let mut labs = Vec::with_capacity(count);
-    for i in 0..count {
-        let v = labels.dtype.get_i128(ldata, i).ok_or_else(|| {
-            format!(
-                "the {name} labels have dtype {}, not an integer type",
-                labels.dtype
-            )
-        })?;
-        match u8::try_from(v) {
-            Ok(l) if l < NUM_CLASSES => labs.push(l),
-            _ => return Err(format!("the {name} label #{i} is {v}, not in 0..=9")),
-        }
-    }
-    Ok((
-        IdxImages {
-            count,
-            rows,
-            cols,
-            pixels,
-        },
-        labs,
-    ))
+    Ok(IdxImages {
+        count,
+        rows: 28,
+        cols: 28,
+        pixels,
+    })
+}
+
+fn label_bytes(labels: &Array, name: &str, count: usize) -> Result<Vec<u8>, String> {
+    let size = labels
+        .item_size()
+        .filter(|s| [1, 4, 8].contains(s))
+        .ok_or_else(|| format!("the {name} labels' data does not fit their shape"))?;
+    (0..count)
+        .map(|i| {
+            let v = labels.int(i, size).unwrap_or(-1);
+            u8::try_from(v)
+                .ok()
+                .filter(|l| *l < NUM_CLASSES)
+                .ok_or_else(|| format!("the {name} label #{i} is {v}, not in 0..=9"))
+        })
+        .collect()
 }
 
 /// `v * 256` rounded, when it is (within 1e-4) an integer in `0..=255`; `raw` for uint8 data.
@@ -162,523 +287,6 @@ fn to_pixel(v: f64, raw: bool) -> Option<u8> {
         Some(r as u8)
     } else {
         None
-    }
-}
-
-/// A numpy element type: kind (`b'f'` float, `b'i'` signed, `b'u'` unsigned, `b'b'` bool),
-/// size in bytes and byte order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct NpDtype {
-    kind: u8,
-    size: usize,
-    little_endian: bool,
-}
-
-impl std::fmt::Display for NpDtype {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let order = if self.little_endian { '<' } else { '>' };
-        write!(f, "'{order}{}{}'", self.kind as char, self.size)
-    }
-}
-
-impl NpDtype {
-    /// Parses a numpy type string such as `f4`, `<i8`, `u1`, `float32`.
-    fn parse(descr: &str) -> Option<NpDtype> {
-        let (order, rest) = match descr.as_bytes().first() {
-            Some(b'<') | Some(b'|') | Some(b'=') => (Some(true), &descr[1..]),
-            Some(b'>') => (Some(false), &descr[1..]),
-            _ => (None, descr),
-        };
-        let (kind, size) = match rest {
-            "float32" => (b'f', 4),
-            "float64" => (b'f', 8),
-            "int64" => (b'i', 8),
-            "int32" => (b'i', 4),
-            "int16" => (b'i', 2),
-            "int8" => (b'i', 1),
-            "uint8" => (b'u', 1),
-            "uint16" => (b'u', 2),
-            "uint32" => (b'u', 4),
-            "uint64" => (b'u', 8),
-            "bool" => (b'b', 1),
-            _ => {
-                let kind = *rest.as_bytes().first()?;
-                let size: usize = rest.get(1..)?.parse().ok()?;
-                (kind, size)
-            }
-        };
-        let ok = match kind {
-            b'f' => size == 4 || size == 8,
-            b'i' | b'u' => matches!(size, 1 | 2 | 4 | 8),
-            b'b' => size == 1,
-            _ => false,
-        };
-        ok.then_some(NpDtype {
-            kind,
-            size,
-            little_endian: order.unwrap_or(cfg!(target_endian = "little")),
-        })
-    }
-
-    fn element(&self, data: &[u8], i: usize) -> Option<[u8; 8]> {
-        let start = i.checked_mul(self.size)?;
-        let b = data.get(start..start.checked_add(self.size)?)?;
-        let mut out = [0u8; 8];
-        // Normalise to little-endian in the low bytes.
-        if self.little_endian {
-            out[..self.size].copy_from_slice(b);
-        } else {
-            for (o, x) in out.iter_mut().zip(b.iter().rev()) {
-                *o = *x;
-            }
-        }
-        Some(out)
-    }
-
-    /// Element `i` as `f64` (floats and unsigned bytes only).
-    fn get_f64(&self, data: &[u8], i: usize) -> Option<f64> {
-        let e = self.element(data, i)?;
-        match (self.kind, self.size) {
-            (b'f', 4) => Some(f32::from_le_bytes([e[0], e[1], e[2], e[3]]) as f64),
-            (b'f', 8) => Some(f64::from_le_bytes(e)),
-            (b'u', 1) => Some(e[0] as f64),
-            _ => None,
-        }
-    }
-
-    /// Element `i` as an integer (integer and bool types only).
-    fn get_i128(&self, data: &[u8], i: usize) -> Option<i128> {
-        let e = self.element(data, i)?;
-        let unsigned = u64::from_le_bytes(e) as i128;
-        match self.kind {
-            b'u' | b'b' => Some(unsigned),
-            b'i' => {
-                let bits = 8 * self.size as u32;
-                let sign = 1i128 << (bits - 1);
-                Some(if unsigned & sign != 0 {
-                    unsigned - (1i128 << bits)
-                } else {
-                    unsigned
-                })
-            }
-            _ => None,
-        }
-    }
-}
-
-/// A numpy array rebuilt from a pickle; the data is a view into the pickle bytes.
-#[derive(Debug, Clone)]
-struct NpArray<'a> {
-    dtype: NpDtype,
-    shape: Vec<usize>,
-    /// `None` until `BUILD` gives the array its state.
-    data: Option<&'a [u8]>,
-}
-
-/// A pickled value. Mutable objects (dtypes, arrays, lists) are shared so that `BUILD` and
-/// `APPENDS` act on the memoised object too, as in Python.
-#[derive(Debug, Clone)]
-enum Value<'a> {
-    None,
-    Bool(bool),
-    Int(i64),
-    /// A Python 2 `str` or a `bytes`: a view into the pickle.
-    Bytes(&'a [u8]),
-    Unicode(String),
-    Tuple(Rc<Vec<Value<'a>>>),
-    List(Rc<RefCell<Vec<Value<'a>>>>),
-    Global(Rc<(String, String)>),
-    Dtype(Rc<RefCell<NpDtype>>),
-    Array(Rc<RefCell<NpArray<'a>>>),
-}
-
-impl Value<'_> {
-    fn describe(&self) -> String {
-        match self {
-            Value::None => "None".into(),
-            Value::Bool(b) => format!("the boolean {b}"),
-            Value::Int(i) => format!("the integer {i}"),
-            Value::Bytes(b) => format!("a string of {} bytes", b.len()),
-            Value::Unicode(s) => format!("the text {s:?}"),
-            Value::Tuple(t) => format!("a tuple of {} items", t.len()),
-            Value::List(l) => format!("a list of {} items", l.borrow().len()),
-            Value::Global(g) => format!("the global {}.{}", g.0, g.1),
-            Value::Dtype(d) => format!("the dtype {}", d.borrow()),
-            Value::Array(a) => format!("an array of shape {:?}", a.borrow().shape),
-        }
-    }
-
-    fn as_text(&self) -> Option<&str> {
-        match self {
-            Value::Bytes(b) => std::str::from_utf8(b).ok(),
-            Value::Unicode(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn as_int(&self) -> Option<i64> {
-        match self {
-            Value::Int(i) => Some(*i),
-            Value::Bool(b) => Some(*b as i64),
-            _ => None,
-        }
-    }
-}
-
-/// A cursor over the pickle bytes; every read is bounds-checked.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
-        match end {
-            Some(end) => {
-                let s = &self.bytes[self.pos..end];
-                self.pos = end;
-                Ok(s)
-            }
-            None => Err(format!(
-                "the data ends at byte {} in the middle of an item of {n} bytes starting at byte {}",
-                self.bytes.len(),
-                self.pos
-            )),
-        }
-    }
-
-    fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16, String> {
-        let b = self.take(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-
-    fn u32(&mut self) -> Result<u32, String> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn i32(&mut self) -> Result<i32, String> {
-        Ok(self.u32()? as i32)
-    }
-
-    fn line(&mut self) -> Result<&'a str, String> {
-        let rest = &self.bytes[self.pos.min(self.bytes.len())..];
-        let n = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| format!("unterminated line at byte {}", self.pos))?;
-        let s = std::str::from_utf8(&rest[..n])
-            .map_err(|_| format!("a name that is not text at byte {}", self.pos))?;
-        self.pos += n + 1;
-        Ok(s)
-    }
-}
-
-/// Runs the pickle machine over `bytes` and returns the top-level object.
-fn unpickle(bytes: &[u8]) -> Result<Value<'_>, String> {
-    let mut r = Reader { bytes, pos: 0 };
-    let mut stack: Vec<Value<'_>> = Vec::new();
-    let mut marks: Vec<usize> = Vec::new();
-    let mut memo: HashMap<u32, Value<'_>> = HashMap::new();
-
-    fn pop<'a>(stack: &mut Vec<Value<'a>>, at: usize) -> Result<Value<'a>, String> {
-        stack
-            .pop()
-            .ok_or_else(|| format!("the stack is empty at byte {at}"))
-    }
-    fn pop_mark<'a>(
-        stack: &mut Vec<Value<'a>>,
-        marks: &mut Vec<usize>,
-        at: usize,
-    ) -> Result<Vec<Value<'a>>, String> {
-        let m = marks
-            .pop()
-            .ok_or_else(|| format!("no MARK before the opcode at byte {at}"))?;
-        if m > stack.len() {
-            return Err(format!("the MARK was popped before byte {at}"));
-        }
-        Ok(stack.split_off(m))
-    }
-
-    loop {
-        let at = r.pos;
-        let op = r
-            .u8()
-            .map_err(|_| "the pickle ends without a STOP opcode".to_string())?;
-        match op {
-            0x80 => {
-                // PROTO
-                let v = r.u8()?;
-                if v > 5 {
-                    return Err(format!("unsupported pickle protocol {v}"));
-                }
-            }
-            0x95 => {
-                // FRAME (protocol 4): only a size hint.
-                r.take(8)?;
-            }
-            b'.' => {
-                // STOP
-                return pop(&mut stack, at);
-            }
-            b'(' => marks.push(stack.len()),
-            b'N' => stack.push(Value::None),
-            0x88 => stack.push(Value::Bool(true)),
-            0x89 => stack.push(Value::Bool(false)),
-            b'K' => stack.push(Value::Int(r.u8()? as i64)),
-            b'M' => stack.push(Value::Int(r.u16()? as i64)),
-            b'J' => stack.push(Value::Int(r.i32()? as i64)),
-            0x8a => {
-                // LONG1: little-endian two's complement of n bytes.
-                let n = r.u8()? as usize;
-                let b = r.take(n)?;
-                if n > 8 {
-                    return Err(format!("integer of {n} bytes at byte {at} is too large"));
-                }
-                let mut v: i64 = 0;
-                for (i, &x) in b.iter().enumerate() {
-                    v |= (x as i64) << (8 * i);
-                }
-                if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 {
-                    v -= 1i64 << (8 * n);
-                }
-                stack.push(Value::Int(v));
-            }
-            b'U' | b'C' => {
-                // SHORT_BINSTRING, SHORT_BINBYTES
-                let n = r.u8()? as usize;
-                stack.push(Value::Bytes(r.take(n)?));
-            }
-            b'T' => {
-                // BINSTRING: signed 32-bit length.
-                let n = r.i32()?;
-                let n = usize::try_from(n)
-                    .map_err(|_| format!("negative string length {n} at byte {at}"))?;
-                stack.push(Value::Bytes(r.take(n)?));
-            }
-            b'B' => {
-                // BINBYTES
-                let n = r.u32()? as usize;
-                stack.push(Value::Bytes(r.take(n)?));
-            }
-            b'X' | 0x8c => {
-                // BINUNICODE, SHORT_BINUNICODE
-                let n = if op == b'X' {
-                    r.u32()? as usize
-                } else {
-                    r.u8()? as usize
-                };
-                let s = std::str::from_utf8(r.take(n)?)
-                    .map_err(|_| format!("invalid UTF-8 text at byte {at}"))?;
-                stack.push(Value::Unicode(s.to_string()));
-            }
-            b')' => stack.push(Value::Tuple(Rc::new(Vec::new()))),
-            0x85..=0x87 => {
-                // TUPLE1..3
-                let n = (op - 0x84) as usize;
-                if stack.len() < n {
-                    return Err(format!("the stack is too short for a tuple at byte {at}"));
-                }
-                let items = stack.split_off(stack.len() - n);
-                stack.push(Value::Tuple(Rc::new(items)));
-            }
-            b't' => {
-                let items = pop_mark(&mut stack, &mut marks, at)?;
-                stack.push(Value::Tuple(Rc::new(items)));
-            }
-            b']' => stack.push(Value::List(Rc::new(RefCell::new(Vec::new())))),
-            b'l' => {
-                let items = pop_mark(&mut stack, &mut marks, at)?;
-                stack.push(Value::List(Rc::new(RefCell::new(items))));
-            }
-            b'a' | b'e' => {
-                // APPEND, APPENDS
-                let items = if op == b'e' {
-                    pop_mark(&mut stack, &mut marks, at)?
-                } else {
-                    vec![pop(&mut stack, at)?]
-                };
-                match stack.last() {
-                    Some(Value::List(l)) => l.borrow_mut().extend(items),
-                    _ => {
-                        return Err(format!(
-                            "APPEND to something that is not a list at byte {at}"
-                        ))
-                    }
-                }
-            }
-            b'0' => {
-                pop(&mut stack, at)?;
-            }
-            b'1' => {
-                pop_mark(&mut stack, &mut marks, at)?;
-            }
-            b'q' | b'r' | 0x94 => {
-                // BINPUT, LONG_BINPUT, MEMOIZE
-                let key = match op {
-                    b'q' => r.u8()? as u32,
-                    b'r' => r.u32()?,
-                    _ => memo.len() as u32,
-                };
-                let top = stack
-                    .last()
-                    .ok_or_else(|| format!("nothing to memoise at byte {at}"))?;
-                memo.insert(key, top.clone());
-            }
-            b'h' | b'j' => {
-                // BINGET, LONG_BINGET
-                let key = if op == b'h' { r.u8()? as u32 } else { r.u32()? };
-                let v = memo
-                    .get(&key)
-                    .ok_or_else(|| format!("memo entry {key} used before it is set (byte {at})"))?;
-                stack.push(v.clone());
-            }
-            b'c' => {
-                // GLOBAL
-                let module = r.line()?.to_string();
-                let name = r.line()?.to_string();
-                stack.push(Value::Global(Rc::new((module, name))));
-            }
-            0x93 => {
-                // STACK_GLOBAL
-                let name = pop(&mut stack, at)?;
-                let module = pop(&mut stack, at)?;
-                match (module.as_text(), name.as_text()) {
-                    (Some(m), Some(n)) => stack.push(Value::Global(Rc::new((m.into(), n.into())))),
-                    _ => return Err(format!("STACK_GLOBAL without two names at byte {at}")),
-                }
-            }
-            b'R' => {
-                let args = pop(&mut stack, at)?;
-                let func = pop(&mut stack, at)?;
-                stack.push(reduce(&func, &args).map_err(|e| format!("{e} (byte {at})"))?);
-            }
-            b'b' => {
-                let state = pop(&mut stack, at)?;
-                let obj = stack
-                    .last()
-                    .ok_or_else(|| format!("BUILD on an empty stack at byte {at}"))?;
-                build(obj, &state).map_err(|e| format!("{e} (byte {at})"))?;
-            }
-            other => {
-                return Err(format!(
-                    "unsupported pickle opcode 0x{other:02x} ({:?}) at byte {at}",
-                    other as char
-                ))
-            }
-        }
-    }
-}
-
-/// `REDUCE`: calls one of the few callables that rebuild numpy arrays.
-fn reduce<'a>(func: &Value<'a>, args: &Value<'a>) -> Result<Value<'a>, String> {
-    let Value::Global(g) = func else {
-        return Err(format!("REDUCE on {}, not a global", func.describe()));
-    };
-    let Value::Tuple(args) = args else {
-        return Err(format!("REDUCE with {} as arguments", args.describe()));
-    };
-    match (g.0.as_str(), g.1.as_str()) {
-        ("numpy.core.multiarray" | "numpy._core.multiarray", "_reconstruct") => {
-            match args.first() {
-                Some(Value::Global(c)) if c.0 == "numpy" && c.1 == "ndarray" => {}
-                _ => return Err("_reconstruct of something other than numpy.ndarray".into()),
-            }
-            Ok(Value::Array(Rc::new(RefCell::new(NpArray {
-                dtype: NpDtype {
-                    kind: b'u',
-                    size: 1,
-                    little_endian: true,
-                },
-                shape: vec![0],
-                data: None,
-            }))))
-        }
-        ("numpy", "dtype") => {
-            let descr = args
-                .first()
-                .and_then(Value::as_text)
-                .ok_or_else(|| "numpy.dtype without a type string".to_string())?;
-            let dtype = NpDtype::parse(descr)
-                .ok_or_else(|| format!("unsupported numpy dtype {descr:?}"))?;
-            Ok(Value::Dtype(Rc::new(RefCell::new(dtype))))
-        }
-        (m, n) => Err(format!("refusing to call {m}.{n}")),
-    }
-}
-
-/// `BUILD`: gives a dtype its byte order, or an array its shape, dtype and data.
-fn build<'a>(obj: &Value<'a>, state: &Value<'a>) -> Result<(), String> {
-    let Value::Tuple(s) = state else {
-        return Err(format!("BUILD with {} as state", state.describe()));
-    };
-    match obj {
-        Value::Dtype(d) => {
-            // (version, byte order, subarray, names, fields, elsize, alignment, flags)
-            let order = s
-                .get(1)
-                .and_then(Value::as_text)
-                .ok_or_else(|| "dtype state without a byte order".to_string())?;
-            let mut d = d.borrow_mut();
-            match order {
-                "<" => d.little_endian = true,
-                ">" => d.little_endian = false,
-                "|" | "=" => {}
-                o => return Err(format!("unknown byte order {o:?}")),
-            }
-            if s.get(3).is_some_and(|v| !matches!(v, Value::None)) {
-                return Err("structured dtypes are not supported".into());
-            }
-            Ok(())
-        }
-        Value::Array(a) => {
-            // (version, shape, dtype, is_fortran, raw data)
-            let [version, shape, dtype, fortran, raw] = s.as_slice() else {
-                return Err(format!("array state with {} items instead of 5", s.len()));
-            };
-            if version.as_int() != Some(1) {
-                return Err(format!("array state version {}", version.describe()));
-            }
-            let Value::Tuple(shape) = shape else {
-                return Err(format!("array shape is {}", shape.describe()));
-            };
-            let shape = shape
-                .iter()
-                .map(|v| v.as_int().and_then(|i| usize::try_from(i).ok()))
-                .collect::<Option<Vec<usize>>>()
-                .ok_or_else(|| "array shape with a non-integer or negative size".to_string())?;
-            let Value::Dtype(dtype) = dtype else {
-                return Err(format!("array dtype is {}", dtype.describe()));
-            };
-            let dtype = *dtype.borrow();
-            if fortran.as_int().unwrap_or(1) != 0 && shape.len() > 1 {
-                return Err("Fortran-ordered arrays are not supported".into());
-            }
-            let Value::Bytes(data) = raw else {
-                return Err(format!("array data is {}", raw.describe()));
-            };
-            let needed = shape
-                .iter()
-                .try_fold(dtype.size, |acc, &d| acc.checked_mul(d));
-            if needed != Some(data.len()) {
-                return Err(format!(
-                    "an array of shape {shape:?} and dtype {dtype} needs {} bytes but has {}",
-                    needed.map_or_else(|| "too many".into(), |n| n.to_string()),
-                    data.len()
-                ));
-            }
-            let mut a = a.borrow_mut();
-            a.shape = shape;
-            a.dtype = dtype;
-            a.data = Some(data);
-            Ok(())
-        }
-        other => Err(format!("BUILD on {}", other.describe())),
     }
 }
 
@@ -898,9 +506,9 @@ mod tests {
         assert!(m.contains("test label #0 is 10"), "{m}");
         let labs: [Vec<i64>; 3] = [vec![-1], vec![2], vec![1]];
         bad_pickle(&mnist_like_pickle(sizes, &imgs, &labs));
-        // Code execution is refused.
+        // Nothing is ever called: a call of os.system reads as an unknown object and is refused.
         let m = bad_pickle(b"\x80\x02cos\nsystem\nU\x02lsq\x01\x85R.");
-        assert!(m.contains("refusing to call os.system"), "{m}");
+        assert!(m.contains("instead of a tuple of three splits"), "{m}");
         // Not a pickle at all, and unknown opcodes.
         bad_pickle(b"");
         bad_pickle(b"\x80\x02\xff");
@@ -908,45 +516,6 @@ mod tests {
         bad_pickle(b"\x80\x02t.");
         bad_pickle(b"\x80\x02h\x05.");
         bad_pickle(b"\x80\x02T\xff\xff\xff\xff");
-    }
-
-    #[test]
-    fn other_opcodes() {
-        let p = b"\x80\x02(K\x01M\x00\x01J\xff\xff\xff\xff\x8a\x02\x00\x80\x8a\x00\x88\x89NX\x03\x00\x00\x00h\xc3\xa3C\x01z)]r\x00\x00\x00\x00(K\x02K\x03ej\x00\x00\x00\x00t.";
-        let v = unpickle(p).unwrap();
-        let Value::Tuple(t) = v else { panic!() };
-        let ints: Vec<Option<i64>> = t.iter().map(Value::as_int).collect();
-        assert_eq!(
-            ints[..7],
-            [
-                Some(1),
-                Some(256),
-                Some(-1),
-                Some(-32768),
-                Some(0),
-                Some(1),
-                Some(0)
-            ]
-        );
-        assert_eq!(t[8].as_text(), Some("h\u{e3}"));
-        assert_eq!(t[9].as_text(), Some("z"));
-        // The memoised list saw the APPENDS.
-        let Value::List(l) = &t[12] else {
-            panic!("{:?}", t[12])
-        };
-        assert_eq!(l.borrow().len(), 2);
-    }
-
-    #[test]
-    fn dtype_parsing() {
-        let d = NpDtype::parse(">i2").unwrap();
-        assert_eq!(d.get_i128(&[0xff, 0xfe], 0), Some(-2));
-        let d = NpDtype::parse("<u2").unwrap();
-        assert_eq!(d.get_i128(&[0xff, 0xfe], 0), Some(0xfeff));
-        assert_eq!(d.get_i128(&[0xff], 0), None);
-        assert!(NpDtype::parse("O8").is_none());
-        assert!(NpDtype::parse("").is_none());
-        assert!(NpDtype::parse("f3").is_none());
     }
 
     /// Manual check against the real file (not committed): converts it and compares the SHA-256

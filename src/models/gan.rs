@@ -199,8 +199,23 @@ impl GanArch {
 fn leaky(x: Tensor, slope: f64) -> Tensor {
     // tch's `leaky_relu` is fixed at slope 0.01; PReLU with a constant weight is the same function
     // in one op (max(x, slope·x) costs a third more per GAN step, see BENCHMARKS.md).
-    let w = Tensor::from_slice(&[slope as f32]).to_device(x.device());
-    x.prelu(&w)
+    // The one-element weight is built once per slope and device (a host-to-device copy on a GPU
+    // otherwise), and kept for the thread.
+    thread_local! {
+        static WEIGHTS: std::cell::RefCell<Vec<(u64, tch::Device, Tensor)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let key = (slope.to_bits(), x.device());
+    WEIGHTS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, _, w)) = cache.iter().find(|(s, d, _)| (*s, *d) == key) {
+            return x.prelu(w);
+        }
+        let w = Tensor::from_slice(&[slope as f32]).to_device(x.device());
+        let y = x.prelu(&w);
+        cache.push((key.0, key.1, w));
+        y
+    })
 }
 
 /// One-hot `[b, 10]` floats from `i64` labels.
