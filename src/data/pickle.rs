@@ -104,7 +104,7 @@ impl Array<'_> {
             .shape
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))?;
-        (n > 0 && self.data.len() % n == 0).then(|| self.data.len() / n)
+        (n > 0 && self.data.len().is_multiple_of(n)).then(|| self.data.len() / n)
     }
 
     fn bytes_at<const N: usize>(&self, i: usize) -> Option<[u8; N]> {
