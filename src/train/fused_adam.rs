@@ -76,33 +76,8 @@ impl FusedAdam {
 
     /// Restores [`FusedAdam::state`]; fails, changing nothing, when it does not fit.
     pub fn load_state(&mut self, get: &dyn Fn(&str) -> Option<Tensor>) -> anyhow::Result<()> {
-        let steps = get("steps").ok_or_else(|| anyhow::anyhow!("no optimizer step count"))?;
-        let mut loaded = Vec::new();
-        for (s, slot) in [&self.exp_avg, &self.exp_avg_sq].into_iter().enumerate() {
-            for (i, t) in slot.iter().enumerate() {
-                let v = get(&format!("slot{s}.{i}"))
-                    .ok_or_else(|| anyhow::anyhow!("optimizer state slot{s}.{i} is missing"))?;
-                anyhow::ensure!(
-                    v.size() == t.size(),
-                    "optimizer state slot{s}.{i} has shape {:?}, the parameter {:?}",
-                    v.size(),
-                    t.size()
-                );
-                loaded.push(v.to_kind(Kind::Float));
-            }
-        }
-        let n = self.exp_avg.len();
-        tch::no_grad(|| {
-            for (i, v) in loaded.iter().enumerate() {
-                let t = if i < n {
-                    &mut self.exp_avg[i]
-                } else {
-                    &mut self.exp_avg_sq[i - n]
-                };
-                t.copy_(v);
-            }
-        });
-        self.steps = steps.to_kind(Kind::Int64).int64_value(&[]);
+        self.steps =
+            super::tensor_optim::load_slots(get, [&mut self.exp_avg, &mut self.exp_avg_sq])?;
         Ok(())
     }
 

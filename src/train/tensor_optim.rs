@@ -128,29 +128,43 @@ impl TensorOptimizer {
 
     /// Restores [`TensorOptimizer::state`]; fails, changing nothing, when it does not fit.
     pub fn load_state(&mut self, get: &dyn Fn(&str) -> Option<Tensor>) -> anyhow::Result<()> {
-        let steps = get("steps").ok_or_else(|| anyhow::anyhow!("no optimizer step count"))?;
-        let mut loaded: [Vec<Tensor>; 2] = [Vec::new(), Vec::new()];
-        for (s, slot) in self.slots.iter().enumerate() {
-            for (i, t) in slot.iter().enumerate() {
-                let v = get(&format!("slot{s}.{i}"))
-                    .ok_or_else(|| anyhow::anyhow!("optimizer state slot{s}.{i} is missing"))?;
-                anyhow::ensure!(
-                    v.size() == t.size(),
-                    "optimizer state slot{s}.{i} has shape {:?}, the parameter {:?}",
-                    v.size(),
-                    t.size()
-                );
-                loaded[s].push(v.to_kind(t.kind()).to_device(t.device()));
-            }
-        }
-        tch::no_grad(|| {
-            for (slot, new) in self.slots.iter_mut().zip(&loaded) {
-                for (t, v) in slot.iter_mut().zip(new) {
-                    t.copy_(v);
-                }
-            }
-        });
-        self.steps = steps.to_kind(Kind::Int64).int64_value(&[]);
+        let [a, b] = &mut self.slots;
+        let steps = load_slots(get, [a, b])?;
+        self.steps = steps;
         Ok(())
     }
+}
+
+/// Reads the step count and both state slots of every parameter from `get` (names as
+/// [`TensorOptimizer::state`] writes them) into `slots`, checking every shape first. Returns the
+/// step count; on any misfit nothing is changed.
+pub(crate) fn load_slots(
+    get: &dyn Fn(&str) -> Option<Tensor>,
+    slots: [&mut Vec<Tensor>; 2],
+) -> anyhow::Result<i64> {
+    let steps = get("steps").ok_or_else(|| anyhow::anyhow!("no optimizer step count"))?;
+    let mut loaded: Vec<Vec<Tensor>> = Vec::new();
+    for (s, list) in slots.iter().enumerate() {
+        let mut one = Vec::new();
+        for (i, t) in list.iter().enumerate() {
+            let v = get(&format!("slot{s}.{i}"))
+                .ok_or_else(|| anyhow::anyhow!("optimizer state slot{s}.{i} is missing"))?;
+            anyhow::ensure!(
+                v.size() == t.size(),
+                "optimizer state slot{s}.{i} has shape {:?}, the parameter {:?}",
+                v.size(),
+                t.size()
+            );
+            one.push(v.to_kind(t.kind()).to_device(t.device()));
+        }
+        loaded.push(one);
+    }
+    tch::no_grad(|| {
+        for (list, new) in slots.into_iter().zip(&loaded) {
+            for (t, v) in list.iter_mut().zip(new) {
+                t.copy_(v);
+            }
+        }
+    });
+    Ok(steps.to_kind(Kind::Int64).int64_value(&[]))
 }

@@ -118,3 +118,23 @@ pub fn first(images: &tch::Tensor, n: usize) -> tch::Tensor {
     let total = images.size()[0];
     images.narrow(0, 0, total.min(n as i64))
 }
+
+/// True (and says so) when `out` already holds a finished run of `kind` with exactly `config`
+/// (its `config_file` equal, and `metrics.json` written): nothing to do. A different config there
+/// is refused with the differences listed.
+pub fn already_finished(
+    out: &Path,
+    kind: latentlab::train::guard::RunKind,
+    config_file: &str,
+    config: &impl serde::Serialize,
+) -> anyhow::Result<bool> {
+    let same = latentlab::train::guard::check_same_run(out, kind, config_file, config)?;
+    let done = same && out.join("metrics.json").exists();
+    if done {
+        println!(
+            "{} already holds this run, finished: nothing to do (pass --force to train it again)",
+            out.display()
+        );
+    }
+    Ok(done)
+}

@@ -4,7 +4,7 @@
 use crate::checks;
 use anyhow::Context;
 use latentlab::prelude::*;
-use latentlab::train::guard::{check_same_run, expect_run, RunKind};
+use latentlab::train::guard::{expect_run, RunKind};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -72,13 +72,7 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
         RunKind::Finetuned,
         args.force,
     )?;
-    if check_same_run(&args.out, RunKind::Finetuned, "finetune_config.json", &cfg)?
-        && args.out.join("metrics.json").exists()
-    {
-        println!(
-            "{} already holds this fine-tuning, finished: nothing to do (pass --force to train it again)",
-            args.out.display()
-        );
+    if checks::already_finished(&args.out, RunKind::Finetuned, "finetune_config.json", &cfg)? {
         return Ok(());
     }
     let mut ae = load_autoencoder(&from, runtime::device())?;
@@ -193,17 +187,12 @@ fn softmax_latent(args: &FinetuneArgs, from: &Path) -> anyhow::Result<()> {
         RunKind::SoftmaxLatent,
         args.force,
     )?;
-    if check_same_run(
+    if checks::already_finished(
         &args.out,
         RunKind::SoftmaxLatent,
         "softmax_config.json",
         &cfg,
-    )? && args.out.join("metrics.json").exists()
-    {
-        println!(
-            "{} already holds this run, finished: nothing to do (pass --force to train it again)",
-            args.out.display()
-        );
+    )? {
         return Ok(());
     }
     let ae = load_autoencoder(from, runtime::device())?;

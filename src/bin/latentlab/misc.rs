@@ -3,7 +3,7 @@
 use crate::checks;
 use latentlab::data::dataset::data_root;
 use latentlab::prelude::*;
-use latentlab::train::guard::{check_same_run, RunKind};
+use latentlab::train::guard::RunKind;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -45,13 +45,7 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     let profile = checks::profile(args.profile, None)?;
     let cfg = latentlab::train::ClassifierConfig::for_profile(profile);
     checks::output_dir(&args.out, &[], RunKind::Classifier, args.force)?;
-    if check_same_run(&args.out, RunKind::Classifier, "config.json", &cfg)?
-        && args.out.join("metrics.json").exists()
-    {
-        println!(
-            "{} already holds this classifier, finished: nothing to do (pass --force to train it again)",
-            args.out.display()
-        );
+    if checks::already_finished(&args.out, RunKind::Classifier, "config.json", &cfg)? {
         return Ok(());
     }
     let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
