@@ -16,12 +16,12 @@ fn main() {
     }
     let d = rows[0].len();
     let t0 = Instant::now();
-    let mut tsne = bhtsne::tSNE::new(&rows);
-    tsne.embedding_dim(2)
-        .perplexity(30.0)
+    let samples: Vec<&[f32]> = rows.iter().map(|r| r.as_slice()).collect();
+    let mut tsne = bhtsne::tSNE::<f32, &[f32], 2>::new(&samples);
+    tsne.perplexity(30.0)
         .epochs(1000)
-        .barnes_hut(0.5, |a: &Vec<f32>, b: &Vec<f32>| {
-            a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt()
+        .barnes_hut(0.5, |a: &&[f32], b: &&[f32]| {
+            a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt()
         });
     let emb = tsne.embedding();
     let secs = t0.elapsed().as_secs_f64();
