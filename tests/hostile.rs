@@ -383,9 +383,14 @@ const CASES: &[(&str, i32, &[&str])] = &[
     ("classifier --out {w}/afile", 1, &["afile", "existing file"]),
     ("classifier --out {w}/gan-gan", 1, &["gan-gan", "GAN run"]),
     (
-        "report --reuse-only --runs /no/such/runs --out {w}/n6",
+        "report --reuse-only --runs {w}/afile --out {w}/n6",
         1,
-        &["/no/such/runs"],
+        &["afile", "is a file"],
+    ),
+    (
+        "report --runs {w}/afile --out {w}/n6",
+        1,
+        &["afile", "existing file"],
     ),
     (
         "report --reuse-only --sections nope --out {w}/n6",

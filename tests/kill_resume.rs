@@ -6,11 +6,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// One training at a time: four at once on a small machine (each with its libtorch threads)
+/// slow each other down many times over.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn latentlab(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_latentlab"));
     c.args(args)
         .env_remove("LATENTLAB_PROFILE")
         .env("LATENTLAB_THREADS", "2")
+        .env("OMP_WAIT_POLICY", "PASSIVE")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     c
@@ -81,6 +90,7 @@ fn config(dir: &Path) -> PathBuf {
 
 #[test]
 fn autoencoder_killed_mid_epoch_resumes_bit_identical() {
+    let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
@@ -106,6 +116,7 @@ fn autoencoder_killed_mid_epoch_resumes_bit_identical() {
 
 #[test]
 fn gan_killed_mid_epoch_resumes_bit_identical() {
+    let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let args = |d: &Path| {
@@ -135,6 +146,7 @@ fn gan_killed_mid_epoch_resumes_bit_identical() {
 
 #[test]
 fn search_killed_midway_resumes_bit_identical() {
+    let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     run_to_end(&["ae", "search", "--out", a.to_str().unwrap()]);
@@ -164,6 +176,7 @@ fn search_killed_midway_resumes_bit_identical() {
 
 #[test]
 fn finetuning_killed_midway_ends_bit_identical() {
+    let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
     let ae = dir.path().join("ae");
