@@ -353,8 +353,9 @@ pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Devic
 }
 
 /// Trains (or resumes) a GAN on `train` (pixels are rescaled to `[-1, 1]`). With `out`, the run
-/// folder receives checkpoints every `checkpoint_every` epochs; an existing run folder with the
-/// same config (epochs may grow) is resumed, its history continued. The steps are the library's
+/// folder receives checkpoints and the resume file every `checkpoint_every` epochs; a folder with
+/// exactly this config is resumed exactly (see [`super::resume`]) or, when finished, loaded; any
+/// other config there is refused with the differences listed. The steps are the library's
 /// [`discriminator_step`] and [`generator_step`]; see [`train_gan_with`] for others.
 pub fn train_gan(
     config: &GanConfig,
