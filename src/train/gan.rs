@@ -417,41 +417,9 @@ where
     let mut g_opt = config.g_optimizer.build(&run.g_vs)?;
     let mut d_opt = config.d_optimizer.build(&run.d_vs)?;
     if let Some(dir) = out {
-        use super::guard::{check_same_run, RunKind};
-        if check_same_run(dir, RunKind::Gan, "config.json", config)? {
-            if dir.join(RESUME_FILE).exists() {
-                run.history = resume::load(
-                    &dir.join(RESUME_FILE),
-                    &mut [("g", &mut run.g_vs), ("d", &mut run.d_vs)],
-                    &mut [("g_opt", &mut g_opt), ("d_opt", &mut d_opt)],
-                )?;
-            } else if dir.join("generator.safetensors").exists() {
-                let done = fsutil::read_json::<History>(dir.join("history.json"))
-                    .map(|h| h.epochs.len())
-                    .unwrap_or(0);
-                if done >= config.epochs {
-                    progress.line(&format!(
-                        "[{}] already finished in {}: loaded (pass --force or another folder to train again)",
-                        config.arch.kind.name(),
-                        dir.display()
-                    ));
-                    return load_gan(dir, device);
-                }
-                anyhow::bail!(
-                    "{} holds an unfinished GAN run without {RESUME_FILE} (written by an older latentlab), so it cannot be resumed exactly: pass --force to start over",
-                    dir.display()
-                );
-            }
-            if !run.history.epochs.is_empty() {
-                progress.line(&format!(
-                    "[{}] resuming after epoch {} of {}",
-                    config.arch.kind.name(),
-                    run.history.epochs.len(),
-                    config.epochs
-                ));
-            }
+        if open_run_folder(dir, &mut run, (&mut g_opt, &mut d_opt), progress)? {
+            return load_gan(dir, device);
         }
-        fsutil::write_json(dir.join("config.json"), config)?;
     }
     let data = match config.train_limit {
         Some(n) => train.take(n),
@@ -459,116 +427,20 @@ where
     }
     .to_device(device);
     let mut global_step = run.history.epochs.len() * 1_000_000; // only used for NaN injection
-    let start = run.history.epochs.len();
-    for epoch in start..config.epochs {
-        let t0 = Instant::now();
-        let k = config.d_steps_at(epoch + 1);
-        // Seeded per epoch so that a resumed run draws the same noise as an uninterrupted one
-        // (this formula, not `resume::seed_epoch`, so that the shipped GANs stay reproducible).
-        tch::manual_seed((config.seed + 7919 * (epoch as u64 + 1)) as i64);
-        let batches = Batches::new(
-            data.len(),
-            config.batch_size,
-            BatchOrder::Shuffled {
-                seed: config.seed,
-                epoch: epoch as u64,
-            },
-        );
-        let steps = config
-            .max_steps_per_epoch
-            .map_or(batches.num_batches(), |m| m.min(batches.num_batches()));
-        progress.start(
-            &format!(
-                "{} epoch {}/{}",
-                config.arch.kind.name(),
-                epoch + 1,
-                config.epochs
-            ),
-            steps as u64,
-        );
-        let (mut d_sum, mut g_sum, mut pr_sum, mut pf_sum) = (0.0, 0.0, 0.0, 0.0);
-        let (mut d_n, mut g_n) = (0usize, 0usize);
-        let mut last_g = f64::NAN;
-        for (step, idx) in batches.take(steps).enumerate() {
-            if idx.size()[0] < 2 {
-                continue;
-            }
-            let (x, y) = data.batch(&idx);
-            let real = x * 2.0 - 1.0;
-            let (d_loss, pr, pf) = (gan_steps.discriminator)(&run, &mut d_opt, &real, &y);
-            let mut d = d_loss.double_value(&[]);
-            if config.inject_nan_at_step == Some(global_step) {
-                d = f64::NAN;
-            }
-            check_finite("discriminator loss", d, epoch + 1, step + 1)?;
-            d_sum += d;
-            pr_sum += pr;
-            pf_sum += pf;
-            d_n += 1;
-            if step % k == k - 1 {
-                let g = (gan_steps.generator)(&run, &mut g_opt, idx.size()[0] as usize)
-                    .double_value(&[]);
-                check_finite("generator loss", g, epoch + 1, step + 1)?;
-                g_sum += g;
-                g_n += 1;
-                last_g = g;
-            }
-            if step % config.log_every == 0 {
-                run.history
-                    .steps
-                    .entry("d_loss".into())
-                    .or_default()
-                    .push(d);
-                // Before this epoch's first G step there is no G loss yet (and JSON has no NaN).
-                if last_g.is_finite() {
-                    run.history
-                        .steps
-                        .entry("g_loss".into())
-                        .or_default()
-                        .push(last_g);
-                }
-            }
-            global_step += 1;
-            progress.step(|| format!("D {d:.3} G {last_g:.3}"));
-        }
-        progress.finish();
-        let mut rec = EpochRecord {
-            epoch: epoch + 1,
-            train_loss: d_sum / d_n.max(1) as f64,
-            test_loss: None,
-            lr: config.g_optimizer.lr,
-            seconds: t0.elapsed().as_secs_f64(),
-            extra: Default::default(),
-        };
-        rec.extra.insert("g_loss".into(), g_sum / g_n.max(1) as f64);
-        rec.extra
-            .insert("d_real".into(), pr_sum / d_n.max(1) as f64);
-        rec.extra
-            .insert("d_fake".into(), pf_sum / d_n.max(1) as f64);
-        rec.extra.insert("d_steps".into(), k as f64);
-        progress.line(&format!(
-            "[{}] epoch {:>3}/{}  D loss {:.3}  G loss {:.3}  D(real) {:.2}  D(fake) {:.2}  k={}  {:.1}s",
-            config.arch.kind.name(),
-            epoch + 1,
-            config.epochs,
-            rec.train_loss,
-            rec.extra["g_loss"],
-            rec.extra["d_real"],
-            rec.extra["d_fake"],
-            k,
-            rec.seconds
-        ));
+    for epoch in run.history.epochs.len()..config.epochs {
+        let opts = (&mut g_opt, &mut d_opt);
+        let at = (epoch, &mut global_step);
+        let rec = gan_epoch(&mut run, opts, &data, at, &mut gan_steps, progress)?;
         run.history.epochs.push(rec);
-        if let Some(dir) = out {
-            if (epoch + 1) % config.checkpoint_every == 0 || epoch + 1 == config.epochs {
-                run.save(dir)?;
-                resume::save(
-                    &dir.join(RESUME_FILE),
-                    &[("g", &run.g_vs), ("d", &run.d_vs)],
-                    &[("g_opt", &g_opt), ("d_opt", &d_opt)],
-                    &run.history,
-                )?;
-            }
+        let due = (epoch + 1) % config.checkpoint_every == 0 || epoch + 1 == config.epochs;
+        if let Some(dir) = out.filter(|_| due) {
+            run.save(dir)?;
+            resume::save(
+                &dir.join(RESUME_FILE),
+                &[("g", &run.g_vs), ("d", &run.d_vs)],
+                &[("g_opt", &g_opt), ("d_opt", &d_opt)],
+                &run.history,
+            )?;
         }
     }
     if let Some(dir) = out {
@@ -576,6 +448,161 @@ where
         resume::finish(dir)?;
     }
     Ok(run)
+}
+
+/// Before training into `dir`: refuses another run there, resumes this one exactly from its
+/// resume file, and returns true when it already finished (to be loaded instead). Writes the
+/// config.
+fn open_run_folder(
+    dir: &Path,
+    run: &mut GanRun,
+    (g_opt, d_opt): (&mut Optimizer, &mut Optimizer),
+    progress: &mut Progress,
+) -> anyhow::Result<bool> {
+    use super::guard::{check_same_run, RunKind};
+    let config = run.config.clone();
+    let name = config.arch.kind.name();
+    if check_same_run(dir, RunKind::Gan, "config.json", &config)? {
+        if dir.join(RESUME_FILE).exists() {
+            run.history = resume::load(
+                &dir.join(RESUME_FILE),
+                &mut [("g", &mut run.g_vs), ("d", &mut run.d_vs)],
+                &mut [("g_opt", g_opt), ("d_opt", d_opt)],
+            )?;
+            progress.line(&format!(
+                "[{name}] resuming after epoch {} of {}",
+                run.history.epochs.len(),
+                config.epochs
+            ));
+        } else if dir.join("generator.safetensors").exists() {
+            let done = fsutil::read_json::<History>(dir.join("history.json"))
+                .map(|h| h.epochs.len())
+                .unwrap_or(0);
+            anyhow::ensure!(
+                done >= config.epochs,
+                "{} holds an unfinished GAN run without {RESUME_FILE} (written by an older latentlab), so it cannot be resumed exactly: pass --force to start over",
+                dir.display()
+            );
+            progress.line(&format!(
+                "[{name}] already finished in {}: loaded (pass --force or another folder to train again)",
+                dir.display()
+            ));
+            return Ok(true);
+        }
+    }
+    fsutil::write_json(dir.join("config.json"), &config)?;
+    Ok(false)
+}
+
+/// Running sums of one epoch's losses and D's outputs.
+#[derive(Default)]
+struct EpochSums {
+    d: f64,
+    g: f64,
+    d_real: f64,
+    d_fake: f64,
+    d_steps: usize,
+    g_steps: usize,
+}
+
+impl EpochSums {
+    /// The epoch's record: mean D loss as the training loss; G loss, D(real), D(fake) and k extra.
+    fn record(&self, epoch: usize, k: usize, lr: f64, seconds: f64) -> EpochRecord {
+        let per_d = |x: f64| x / self.d_steps.max(1) as f64;
+        let mut rec = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: per_d(self.d),
+            test_loss: None,
+            lr,
+            seconds,
+            extra: Default::default(),
+        };
+        rec.extra
+            .insert("g_loss".into(), self.g / self.g_steps.max(1) as f64);
+        rec.extra.insert("d_real".into(), per_d(self.d_real));
+        rec.extra.insert("d_fake".into(), per_d(self.d_fake));
+        rec.extra.insert("d_steps".into(), k as f64);
+        rec
+    }
+}
+
+/// One epoch (0-based `epoch`): k discriminator steps per generator step, NaN guard, per-step
+/// log every `log_every` steps, progress; returns the epoch's record.
+fn gan_epoch<D, G>(
+    run: &mut GanRun,
+    (g_opt, d_opt): (&mut Optimizer, &mut Optimizer),
+    data: &Dataset,
+    (epoch, global_step): (usize, &mut usize),
+    gan_steps: &mut GanSteps<D, G>,
+    progress: &mut Progress,
+) -> anyhow::Result<EpochRecord>
+where
+    D: FnMut(&GanRun, &mut Optimizer, &Tensor, &Tensor) -> (Tensor, f64, f64),
+    G: FnMut(&GanRun, &mut Optimizer, usize) -> Tensor,
+{
+    let config = run.config.clone();
+    let t0 = Instant::now();
+    let k = config.d_steps_at(epoch + 1);
+    // Seeded per epoch so that a resumed run draws the same noise as an uninterrupted one
+    // (this formula, not `resume::seed_epoch`, so that the shipped GANs stay reproducible).
+    tch::manual_seed((config.seed + 7919 * (epoch as u64 + 1)) as i64);
+    let order = BatchOrder::Shuffled {
+        seed: config.seed,
+        epoch: epoch as u64,
+    };
+    let batches = Batches::new(data.len(), config.batch_size, order);
+    let steps = config
+        .max_steps_per_epoch
+        .map_or(batches.num_batches(), |m| m.min(batches.num_batches()));
+    let name = config.arch.kind.name();
+    progress.start(
+        &format!("{name} epoch {}/{}", epoch + 1, config.epochs),
+        steps as u64,
+    );
+    let mut sums = EpochSums::default();
+    let mut last_g = f64::NAN;
+    for (step, idx) in batches.take(steps).enumerate() {
+        if idx.size()[0] < 2 {
+            continue;
+        }
+        let (x, y) = data.batch(&idx);
+        let (d_loss, pr, pf) = (gan_steps.discriminator)(run, d_opt, &(x * 2.0 - 1.0), &y);
+        let mut d = d_loss.double_value(&[]);
+        if config.inject_nan_at_step == Some(*global_step) {
+            d = f64::NAN;
+        }
+        check_finite("discriminator loss", d, epoch + 1, step + 1)?;
+        (sums.d, sums.d_real, sums.d_fake) = (sums.d + d, sums.d_real + pr, sums.d_fake + pf);
+        sums.d_steps += 1;
+        if step % k == k - 1 {
+            let g = (gan_steps.generator)(run, g_opt, idx.size()[0] as usize).double_value(&[]);
+            check_finite("generator loss", g, epoch + 1, step + 1)?;
+            (sums.g, sums.g_steps, last_g) = (sums.g + g, sums.g_steps + 1, g);
+        }
+        if step % config.log_every == 0 {
+            let log = &mut run.history.steps;
+            log.entry("d_loss".into()).or_default().push(d);
+            // Before this epoch's first G step there is no G loss yet (and JSON has no NaN).
+            if last_g.is_finite() {
+                log.entry("g_loss".into()).or_default().push(last_g);
+            }
+        }
+        *global_step += 1;
+        progress.step(|| format!("D {d:.3} G {last_g:.3}"));
+    }
+    progress.finish();
+    let rec = sums.record(epoch, k, config.g_optimizer.lr, t0.elapsed().as_secs_f64());
+    progress.line(&format!(
+        "[{name}] epoch {:>3}/{}  D loss {:.3}  G loss {:.3}  D(real) {:.2}  D(fake) {:.2}  k={k}  {:.1}s",
+        epoch + 1,
+        config.epochs,
+        rec.train_loss,
+        rec.extra["g_loss"],
+        rec.extra["d_real"],
+        rec.extra["d_fake"],
+        rec.seconds
+    ));
+    Ok(rec)
 }
 
 /// In the full profile, loads the shipped `data/checkpoints/gan-<kind>` (unless retraining was
