@@ -1430,32 +1430,65 @@ figures::sweep_table(&init, &[15, 20], "Init check: tch's default init in the po
     md("""
 ## The comparison, measured
 
-Same classifier, same number of samples, same test images, all three generators; the project's
-targets are printed under the table. The "digit share" column is the classifier's class histogram
-of the samples, as its smallest and largest share: a perfectly balanced generator shows a tenth
-for both, a collapsed one shows zero for some digit.
+Looking is not measuring: the table below scores what the grids only show. The homework had no
+numbers here, only pictures. Each generator draws the same number of samples (a tenth of each
+digit for the conditional ones), and two MNIST classifiers, the **scorers**, read them:
 
-Looking is not measuring: this table scores what the grids only show. The homework had no
-numbers here, only pictures.
+- the *scorer* is the LeNet-like network that the convolutional recipe was chosen on;
+- the *held-out scorer* is a wider network with batch normalisation, trained from another seed,
+  that was never used to choose anything. A generator that only fools the first one shows here.
+
+What each column measures, on the scorer's 128 penultimate features:
+
+- **Class consistency**: the share of samples the scorer reads as the digit that was asked for.
+- **Fréchet distance**: fit a Gaussian to the features of the samples and one to the test
+  digits', and measure how far apart they are (the FID formula). Lower is better.
+- **Precision and recall** (Kynkäänniemi et al., 2019): draw a ball around every test digit's
+  features, reaching its third-nearest test neighbour. Precision is the share of samples that
+  land inside some ball: *are the samples realistic?* Recall swaps the roles: the share of test
+  digits inside the samples' balls: *is every kind of real digit produced?* A generator that
+  draws a few perfect digits over and over has high precision and low recall.
+- **Worst digit**: the digit whose samples are furthest (Fréchet) from the real ones of that digit.
+- **Ink / slant spread**: how much the samples' ink (fully inked pixels) and slant vary, as a
+  ratio of how much real digits of the same class vary, averaged over the digits. 1 is as varied
+  as real handwriting; a generator whose strokes all look alike sits well below 1.
+- **Digit share**: the smallest and largest share of one digit among the samples, as the scorer
+  reads them: a balanced generator shows a tenth for both, a collapsed one zero for some digit.
+
+Every number has a **floor**: the first row of each scorer's block scores *real training digits*
+as if a generator had drawn them. No generator can beat real digits, so read every column against
+that row: a Fréchet distance twice the floor's, a recall 0.1 below it.
 """),
-    shared(code("""let clf = train::train_or_load_classifier(profile, &train, &test, &runs, &mut Progress::Lines)?;
+    shared(code("""let scorer = train::train_or_load_scorer(Scorer::Main, profile, &train, &test, &runs, &mut Progress::Lines)?;
+let heldout = train::train_or_load_scorer(Scorer::Heldout, profile, &train, &test, &runs, &mut Progress::Lines)?;
 let n = if profile == Profile::Full { 10_000 } else { 1_000 };
-let floor = analysis::frechet_floor(&clf, &train, &test, n)?;
-let mut t = Table::new(["model", "epochs", "class consistency", "Fréchet distance", "digit share min / max", "train time", "homework"])
-    .with_title(format!("GAN vs AC-GAN vs convolutional AC-GAN ({profile} profile; real-vs-real floor {floor:.2})"));
-let mut frechet: Vec<(String, f64)> = Vec::new();
-for (name, r) in [("GAN (FC)", &gan), ("AC-GAN (FC)", &acgan), ("AC-GAN (conv)", &conv)] {
-    let q = analysis::gan_quality(r, &clf, &test, n, 1)?;
-    frechet.push((name.to_string(), q.frechet_to_test));
-    let lo = q.class_histogram.iter().cloned().fold(f64::INFINITY, f64::min);
-    let hi = q.class_histogram.iter().cloned().fold(0.0, f64::max);
-    t.push_row([name.to_string(), r.history.epochs.len().to_string(),
-        q.class_consistency.map_or("— (unconditional)".to_string(), |c| format!("{:.1}%", 100.0 * c)),
-        format!("{:.2}", q.frechet_to_test), format!("{:.1}% / {:.1}%", 100.0 * lo, 100.0 * hi),
-        format!("{:.0} s", r.history.seconds()), "pictures only".to_string()]);
-}
-println!("targets (full profile): class consistency at least 95% for the fully connected AC-GAN, 98% for the convolutional one");
-t""")),
+let gans = [(GanKind::Gan, &gan), (GanKind::AcGan, &acgan), (GanKind::ConvAcGan, &conv)];
+let quality = analysis::score_generators(&gans, &[(Scorer::Main, &scorer), (Scorer::Heldout, &heldout)], &train, &test, n)?;
+println!("scorers' test accuracy: {:.2}% and {:.2}% (held out)", 100.0 * scorer.test_accuracy, 100.0 * heldout.test_accuracy);
+println!("targets (full profile): class consistency at least 95% for the fully connected AC-GAN, 98% for the convolutional one;");
+println!("  goals for the convolutional one: Fréchet distance within 2x the floor on both scorers, recall within 0.1 of the floor");
+figures::gan_quality_table(&quality, &format!("GAN vs AC-GAN vs convolutional AC-GAN ({profile} profile, {n} samples each)"))""")),
+    md("""
+Which digits does each generator get wrong? One row per generator (the floor first), one column
+per digit: the Fréchet distance between the samples of that digit and the real test digits of
+that digit. Compare each cell with the floor's cell above it, not with the other columns: some
+digits (a 1 is one stroke) vary less than others even in real handwriting. For the plain GAN the
+digit is the one the scorer reads, since nobody asked for one.
+"""),
+    code("""figures::per_class_frechet(&quality, Scorer::Main)?"""),
+    md("""
+The held-out scorer's view of the same samples. If it ranks the generators differently, trust
+neither ranking too far: the two networks notice different things about a digit.
+"""),
+    code("""figures::per_class_frechet(&quality, Scorer::Heldout)?"""),
+    md("""
+Finally the strokes of the convolutional AC-GAN, digit by digit: the mean ± standard deviation
+of the ink and of the slant, of real test digits and of the samples. Real handwriting varies:
+thin and thick pens, upright and slanted hands. Look at the ± columns: where the samples' spread
+is much smaller than the real digits', the generator draws one kind of digit.
+"""),
+    code("""let conv_scores = &quality.get(GanKind::ConvAcGan).expect("scored").scores[&Scorer::Main];
+figures::stroke_table(conv_scores, "Convolutional AC-GAN: strokes per digit, real vs generated")"""),
     md("""
 ## Exercises
 
@@ -1491,11 +1524,31 @@ exercise::check("Exercise 1", c_wide == 4 * c_base,
 digits? Name it as the table does.
 """),
     exercise("""let my_pick = ""; // your answer"""),
-    solution("""let my_pick = frechet.iter().min_by(|a, b| a.1.total_cmp(&b.1)).map(|(n, _)| n.clone()).unwrap();"""),
+    solution("""let my_pick = GanKind::ALL.iter()
+    .map(|&k| (figures::gan_label(k), quality.get(k).unwrap().scores[&Scorer::Main].frechet_to_test))
+    .min_by(|a, b| a.1.total_cmp(&b.1)).map(|(n, _)| n).unwrap();"""),
     shared(code("""{
+let frechet: Vec<(&str, f64)> = GanKind::ALL.iter()
+    .map(|&k| (figures::gan_label(k), quality.get(k).expect("scored").scores[&Scorer::Main].frechet_to_test))
+    .collect();
 let best = frechet.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
-exercise::check("Exercise 2", my_pick == best.0.as_str(), &format!("you picked {my_pick}; lowest: {} at {:.2}", best.0, best.1),
-    "look at the Fréchet distance column");
+exercise::check("Exercise 2", my_pick == best.0, &format!("you picked {my_pick}; lowest by the scorer: {} at {:.2}", best.0, best.1),
+    "look at the Fréchet distance column of the scorer's rows");
+}""")),
+    md("""
+**Exercise 3: a generator that cheats.** Build a "generator" that returns the same real test
+digit `n` times (`test.take(1).images_f32()` is one digit; `Tensor::repeat` copies it). Before you
+run the check, predict its precision and its recall: every sample is a real digit, but how many
+kinds of real digit does it cover?
+"""),
+    exercise("""let copies: Tensor = test.take(2).images_f32(); // your answer: n copies of one test digit"""),
+    solution("""let copies: Tensor = test.take(1).images_f32().repeat([n as i64, 1, 1, 1]);"""),
+    shared(code("""{
+let q = analysis::score_images(&scorer, &copies, None, &test, n)?;
+let one_digit = copies.size()[0] == n as i64 && (&copies - copies.get(0)).abs().max().double_value(&[]) == 0.0;
+exercise::check("Exercise 3", one_digit && q.precision == 1.0 && q.recall <= 0.01,
+    &format!("{} images; precision {:.3}, recall {:.3}: all realistic, one kind of digit", copies.size()[0], q.precision, q.recall),
+    "repeat the first test digit n times: copies.size()[0] must be n, and every copy the same");
 }""")),
 ]
 

@@ -593,3 +593,140 @@ pub fn code_plane(codes: &Tensor, data: &Dataset, title: &str) -> anyhow::Result
         &data.class_names(),
     )
 }
+
+/// How tables name a GAN kind.
+pub fn gan_label(kind: crate::models::GanKind) -> &'static str {
+    match kind {
+        crate::models::GanKind::Gan => "GAN (FC)",
+        crate::models::GanKind::AcGan => "AC-GAN (FC)",
+        crate::models::GanKind::ConvAcGan => "AC-GAN (conv)",
+    }
+}
+
+/// The rows of a GAN-quality table or heatmap, per scorer: the floor (real training digits)
+/// first, then each scored generator.
+fn quality_rows(
+    q: &crate::analysis::GanQualityFile,
+    scorer: crate::train::Scorer,
+) -> Vec<(String, Option<usize>, &crate::analysis::GanQuality)> {
+    let floor = q
+        .floors
+        .get(&scorer)
+        .map(|f| ("real training digits (floor)".to_string(), None, f));
+    let gans = crate::models::GanKind::ALL.into_iter().filter_map(|k| {
+        let e = q.get(k)?;
+        let s = e.scores.get(&scorer)?;
+        Some((gan_label(k).to_string(), Some(e.epochs), s))
+    });
+    floor.into_iter().chain(gans).collect()
+}
+
+/// Every generator's scores by every scorer, with each scorer's floor first: class consistency,
+/// Fréchet distance, precision and recall, the worst digit's Fréchet distance, the spread of ink
+/// and slant against real digits (1 = as varied), and the smallest and largest digit share.
+pub fn gan_quality_table(
+    q: &crate::analysis::GanQualityFile,
+    title: &str,
+) -> crate::display::Table {
+    let mut t = crate::display::Table::new([
+        "scorer",
+        "model",
+        "epochs",
+        "class consistency",
+        "Fréchet distance",
+        "precision",
+        "recall",
+        "worst digit (Fréchet)",
+        "ink / slant spread",
+        "digit share min / max",
+    ])
+    .with_title(title);
+    for scorer in crate::train::Scorer::ALL {
+        for (name, epochs, s) in quality_rows(q, scorer) {
+            let (lo, hi) = s.share_range();
+            let spread = crate::analysis::spread_ratios(&s.strokes)
+                .map_or("—".to_string(), |(i, sl)| format!("{i:.2} / {sl:.2}"));
+            t.push_row([
+                scorer.label().to_string(),
+                name,
+                epochs.map_or("—".to_string(), |e| e.to_string()),
+                s.class_consistency
+                    .map_or("— (unconditional)".to_string(), |c| {
+                        format!("{:.1}%", 100.0 * c)
+                    }),
+                format!("{:.2}", s.frechet_to_test),
+                format!("{:.3}", s.precision),
+                format!("{:.3}", s.recall),
+                s.worst_class()
+                    .map_or("—".to_string(), |(c, d)| format!("{c} ({d:.2})")),
+                spread,
+                format!("{:.1}% / {:.1}%", 100.0 * lo, 100.0 * hi),
+            ]);
+        }
+    }
+    t
+}
+
+/// Per-digit Fréchet distances by one scorer as a heatmap: one row per generator (the floor
+/// first), one column per digit; gray where a digit had fewer than two samples.
+pub fn per_class_frechet(
+    q: &crate::analysis::GanQualityFile,
+    scorer: crate::train::Scorer,
+) -> anyhow::Result<Figure> {
+    let rows = quality_rows(q, scorer);
+    anyhow::ensure!(
+        !rows.is_empty(),
+        "no scores by the {} in this GAN-quality file",
+        scorer.label()
+    );
+    let matrix: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|(_, _, s)| {
+            s.per_class_frechet
+                .iter()
+                .map(|d| d.unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect();
+    let names: Vec<String> = rows.iter().map(|(n, _, _)| n.clone()).collect();
+    let digits: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+    crate::display::heatmap_with_axes(
+        &format!(
+            "Fréchet distance per digit ({}, lower is closer)",
+            scorer.label()
+        ),
+        "digit",
+        "",
+        &matrix,
+        &names,
+        &digits,
+        true,
+    )
+}
+
+/// One generator's strokes per digit against the test digits': mean ± standard deviation of the
+/// ink (fully inked pixels) and of the slant (degrees). A too-uniform generator shows smaller
+/// standard deviations than the real digits beside it.
+pub fn stroke_table(q: &crate::analysis::GanQuality, title: &str) -> crate::display::Table {
+    let mut t = crate::display::Table::new([
+        "digit",
+        "images",
+        "ink, real",
+        "ink, generated",
+        "slant °, real",
+        "slant °, generated",
+    ])
+    .with_title(title);
+    let pm = |m: f64, s: f64| format!("{m:.1} ± {s:.1}");
+    for c in &q.strokes {
+        t.push_row([
+            c.class.to_string(),
+            c.generated.images.to_string(),
+            pm(c.real.ink_mean, c.real.ink_std),
+            pm(c.generated.ink_mean, c.generated.ink_std),
+            pm(c.real.slant_mean, c.real.slant_std),
+            pm(c.generated.slant_mean, c.generated.slant_std),
+        ]);
+    }
+    t
+}

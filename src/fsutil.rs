@@ -180,17 +180,26 @@ pub fn check_safetensors(path: &Path) -> anyhow::Result<()> {
             path.display()
         )
     };
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if bytes.len() < 8 {
-        return Err(damaged(format!("{} bytes long", bytes.len())));
+    use std::io::Read;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let len = file.metadata()?.len();
+    if len < 8 {
+        return Err(damaged(format!("{len} bytes long")));
     }
-    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-    let header = bytes
-        .get(8..8usize.saturating_add(n))
-        .ok_or_else(|| damaged(format!("its header needs {n} bytes; it is shorter")))?;
-    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(header)
+    let mut prefix = [0u8; 8];
+    file.read_exact(&mut prefix)?;
+    let n = u64::from_le_bytes(prefix);
+    if n > len - 8 {
+        return Err(damaged(format!(
+            "its header needs {n} bytes; it is shorter"
+        )));
+    }
+    let mut header = vec![0u8; n as usize];
+    file.read_exact(&mut header)?;
+    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&header)
         .map_err(|_| damaged("its header is not a safetensors header".into()))?;
-    let data = bytes.len() - 8 - n;
+    let data = (len - 8 - n) as usize;
     for (name, entry) in &header {
         if name == "__metadata__" {
             continue;

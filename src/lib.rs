@@ -37,7 +37,7 @@ pub mod prelude {
         train_autoencoder, train_gan, train_or_load_autoencoder, AutoencoderConfig, AutoencoderRun,
         FinetuneConfig, FinetuneRun, FitConfig, Fitted, GanConfig, GanRun, GanSteps, History,
         LossKind, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, Progress, RunFolder,
-        SearchConfig, SearchResults,
+        Scorer, SearchConfig, SearchResults,
     };
     pub use anyhow::Result;
     pub use ndarray;

@@ -9,12 +9,14 @@ use crate::display::scatter_plot;
 use crate::fsutil;
 use crate::models::GanKind;
 use crate::runtime::{self, Profile};
-use crate::train::{self, AutoencoderConfig, FinetuneConfig, GanConfig, LossKind, Progress};
+use crate::train::{
+    self, AutoencoderConfig, FinetuneConfig, GanConfig, LossKind, Progress, Scorer,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Every section, in the order they run (later ones use earlier ones).
-pub const SECTIONS: [&str; 16] = [
+pub const SECTIONS: [&str; 17] = [
     "ae-homework",
     "ae-improved",
     "pca10",
@@ -28,6 +30,7 @@ pub const SECTIONS: [&str; 16] = [
     "finetuned-plane2d",
     "latent",
     "mnist-classifier",
+    "mnist-classifier-heldout",
     "gan-gan",
     "gan-acgan",
     "gan-conv-acgan",
@@ -149,13 +152,17 @@ fn run_one(
     data: &mut Data,
     progress: &mut Progress,
 ) -> anyhow::Result<()> {
-    let ft_cfg = FinetuneConfig::for_profile(profile);
     match name {
-        "ae-homework" | "ae-improved" => {
-            let cfg = if name == "ae-homework" {
-                AutoencoderConfig::homework(profile)
-            } else {
-                AutoencoderConfig::improved(profile)
+        "ae-homework" | "ae-improved" | "ae-loss-mse" | "ae-loss-l1" | "ae-loss-huber" => {
+            let cfg = match name {
+                "ae-homework" => AutoencoderConfig::homework(profile),
+                "ae-improved" => AutoencoderConfig::improved(profile),
+                _ => {
+                    let loss: LossKind = name["ae-loss-".len()..]
+                        .parse()
+                        .map_err(anyhow::Error::msg)?;
+                    AutoencoderConfig::loss_comparison(profile, loss)
+                }
             };
             let (train, test) = data.fashion()?;
             train::train_or_load_autoencoder(&cfg, train, test, &runs.join(name), progress)?;
@@ -168,67 +175,21 @@ fn run_one(
                 fsutil::write_json(&path, &b)?;
             }
         }
-        "ae-loss-mse" | "ae-loss-l1" | "ae-loss-huber" => {
-            let loss: LossKind = name["ae-loss-".len()..]
-                .parse()
-                .map_err(anyhow::Error::msg)?;
-            let cfg = AutoencoderConfig::loss_comparison(profile, loss);
-            let (train, test) = data.fashion()?;
-            train::train_or_load_autoencoder(&cfg, train, test, &runs.join(name), progress)?;
-        }
         "search" => {
             let cfg = train::SearchConfig::homework(profile);
             let (train, _) = data.fashion()?;
             train::search_or_load(&cfg, train, &runs.join("search"), progress)?;
         }
-        "finetuned-homework" | "finetuned-improved" | "finetuned-plane2d" => {
-            let cfg = match name {
-                "finetuned-homework" => AutoencoderConfig::homework(profile),
-                "finetuned-improved" => AutoencoderConfig::improved(profile),
-                _ => AutoencoderConfig::plane(profile),
+        "finetuned-homework" | "finetuned-improved" | "finetuned-plane2d" | "softmax-latent"
+        | "latent" => run_finetune_section(name, profile, runs, data, progress)?,
+        "mnist-classifier" | "mnist-classifier-heldout" => {
+            let scorer = if name == "mnist-classifier" {
+                train::Scorer::Main
+            } else {
+                train::Scorer::Heldout
             };
-            let (train, test) = data.fashion()?;
-            train::finetune_or_load(&cfg, &ft_cfg, train, test, runs, progress)?;
-        }
-        "softmax-latent" => {
-            let cfg = train::SoftmaxLatentConfig::for_profile(profile);
-            let ae_cfg = AutoencoderConfig::homework(profile);
-            let (train, test) = data.fashion()?;
-            let ae_dir = runs.join("ae-homework");
-            train::softmax_latent_or_train(
-                || {
-                    train::train_or_load_autoencoder(
-                        &ae_cfg,
-                        train,
-                        test,
-                        &ae_dir,
-                        &mut Progress::Silent,
-                    )
-                },
-                &cfg,
-                train,
-                test,
-                runs,
-                progress,
-            )?;
-        }
-        "latent" => {
-            let (train, test) = data.fashion()?;
-            let (ae, ft) = train::finetune_or_load(
-                &AutoencoderConfig::improved(profile),
-                &ft_cfg,
-                train,
-                test,
-                runs,
-                progress,
-            )?;
-            let out = runs.join("latent");
-            std::fs::create_dir_all(&out)?;
-            latent_section(&ae, &ft, test, &out, 50)?;
-        }
-        "mnist-classifier" => {
             let (train, test) = data.mnist()?;
-            train::train_or_load_classifier(profile, train, test, runs, progress)?;
+            train::train_or_load_scorer(scorer, profile, train, test, runs, progress)?;
         }
         "gan-gan" | "gan-acgan" | "gan-conv-acgan" => {
             let kind: GanKind = name["gan-".len()..].parse().map_err(anyhow::Error::msg)?;
@@ -236,6 +197,45 @@ fn run_one(
             train::train_or_load_gan(&GanConfig::new(kind, profile), train, runs, progress)?;
         }
         other => anyhow::bail!("unknown section '{other}'"),
+    }
+    Ok(())
+}
+
+/// The sections built on fine-tuning: the fine-tuned models, the softmax latent and the latent
+/// space of the improved fine-tuned model.
+fn run_finetune_section(
+    name: &str,
+    profile: Profile,
+    runs: &Path,
+    data: &mut Data,
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
+    let ft_cfg = FinetuneConfig::for_profile(profile);
+    let (train, test) = data.fashion()?;
+    match name {
+        "softmax-latent" => {
+            let cfg = train::SoftmaxLatentConfig::for_profile(profile);
+            let ae_cfg = AutoencoderConfig::homework(profile);
+            let ae_dir = runs.join("ae-homework");
+            let silent = &mut Progress::Silent;
+            let ae = || train::train_or_load_autoencoder(&ae_cfg, train, test, &ae_dir, silent);
+            train::softmax_latent_or_train(ae, &cfg, train, test, runs, progress)?;
+        }
+        "latent" => {
+            let cfg = AutoencoderConfig::improved(profile);
+            let (ae, ft) = train::finetune_or_load(&cfg, &ft_cfg, train, test, runs, progress)?;
+            let out = runs.join("latent");
+            std::fs::create_dir_all(&out)?;
+            latent_section(&ae, &ft, test, &out, 50)?;
+        }
+        _ => {
+            let cfg = match name {
+                "finetuned-homework" => AutoencoderConfig::homework(profile),
+                "finetuned-improved" => AutoencoderConfig::improved(profile),
+                _ => AutoencoderConfig::plane(profile),
+            };
+            train::finetune_or_load(&cfg, &ft_cfg, train, test, runs, progress)?;
+        }
     }
     Ok(())
 }
@@ -322,89 +322,42 @@ pub struct LatentMetrics {
     pub test_mse_after: Option<f64>,
 }
 
-/// One GAN's entry in `gan_quality.json`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct GanQualityEntry {
-    /// Epochs the GAN was trained.
-    pub epochs: usize,
-    /// Its training seconds.
-    pub seconds: f64,
-    /// Its scores.
-    pub quality: analysis::GanQuality,
-}
-
-/// `gan_quality.json`: the real-vs-real floor and each finished GAN's scores, by kind.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct GanQualityFile {
-    /// Fréchet distance between training and test features (the floor).
-    pub frechet_floor: f64,
-    /// The fully connected GAN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gan: Option<GanQualityEntry>,
-    /// The fully connected AC-GAN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acgan: Option<GanQualityEntry>,
-    /// The convolutional AC-GAN.
-    #[serde(
-        default,
-        rename = "conv-acgan",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub conv_acgan: Option<GanQualityEntry>,
-}
-
-impl GanQualityFile {
-    /// The entry of `kind` (`gan`, `acgan`, `conv-acgan`).
-    pub fn get(&self, kind: &str) -> Option<&GanQualityEntry> {
-        match kind {
-            "gan" => self.gan.as_ref(),
-            "acgan" => self.acgan.as_ref(),
-            "conv-acgan" => self.conv_acgan.as_ref(),
-            _ => None,
-        }
-    }
-}
-
-/// Scores every finished GAN with the classifier and writes `gan_quality.json` into the runs
-/// folder: the real-vs-real floor and, per kind, epochs, seconds and [`analysis::GanQuality`].
+/// Scores every finished GAN with every finished scorer (the main one is required) and writes
+/// `gan_quality.json` into the runs folder: per scorer the floor and, per kind, epochs, seconds
+/// and [`analysis::GanQuality`]. Each generator's samples are drawn once and shown to both.
 fn gan_quality_section(
     profile: Profile,
     folders: &RunFolders,
     data: &mut Data,
 ) -> anyhow::Result<()> {
     let device = runtime::device();
-    let clf_dir = folders.get("mnist-classifier");
-    anyhow::ensure!(
-        clf_dir.join("metrics.json").exists(),
-        "{GAN_QUALITY} needs the mnist-classifier section: run it first (--sections mnist-classifier,{GAN_QUALITY})"
-    );
-    let clf = train::load_classifier(&clf_dir, device)?;
+    let mut scorers = Vec::new();
+    for scorer in Scorer::ALL {
+        let dir = folders.get(scorer.folder());
+        anyhow::ensure!(
+            scorer != Scorer::Main || dir.join("metrics.json").exists(),
+            "{GAN_QUALITY} needs the mnist-classifier section: run it first (--sections mnist-classifier,{GAN_QUALITY})"
+        );
+        if dir.join("metrics.json").exists() {
+            scorers.push((scorer, train::load_classifier(&dir, device)?));
+        }
+    }
     let (train, test) = data.mnist()?;
     let n = match profile {
         Profile::Full => 10_000,
         Profile::Quick => 1_000,
     };
-    let mut out = GanQualityFile {
-        frechet_floor: analysis::frechet_floor(&clf, train, test, n)?,
-        ..Default::default()
-    };
-    for kind in ["gan", "acgan", "conv-acgan"] {
-        let dir = folders.get(&format!("gan-{kind}"));
-        if !dir.join("generator.safetensors").exists() {
-            continue;
-        }
-        let gan = train::load_gan(&dir, device)?;
-        let entry = GanQualityEntry {
-            epochs: gan.history.epochs.len(),
-            seconds: gan.history.seconds(),
-            quality: analysis::gan_quality(&gan, &clf, test, n, 1)?,
-        };
-        match kind {
-            "gan" => out.gan = Some(entry),
-            "acgan" => out.acgan = Some(entry),
-            _ => out.conv_acgan = Some(entry),
+    let mut gans = Vec::new();
+    for kind in GanKind::ALL {
+        let dir = folders.get(&format!("gan-{}", kind.name()));
+        if dir.join("generator.safetensors").exists() {
+            gans.push((kind, train::load_gan(&dir, device)?));
         }
     }
+    let gans: Vec<(GanKind, &train::GanRun)> = gans.iter().map(|(k, g)| (*k, g)).collect();
+    let scorers: Vec<(Scorer, &train::ClassifierRun)> =
+        scorers.iter().map(|(s, c)| (*s, c)).collect();
+    let out = analysis::score_generators(&gans, &scorers, train, test, n)?;
     fsutil::write_json(folders.runs.join("gan_quality.json"), &out)
 }
 

@@ -6,12 +6,15 @@
 //! ([`crate::train::AutoencoderMetrics`], [`crate::train::FinetuneMetrics`], ...), adds rows to
 //! one [`Table`] and one HTML section of figures and config; [`write_report`] runs them in order.
 
+use crate::analysis::GanQualityFile;
 use crate::analysis::PcaBaseline;
 use crate::display::escape_html as escape;
 use crate::display::{Figure, Table};
 use crate::fsutil;
-use crate::pipeline::{GanQualityFile, LatentMetrics, RunFolders};
+use crate::models::GanKind;
+use crate::pipeline::{LatentMetrics, RunFolders};
 use crate::train::classifier::ClassifierMetrics;
+use crate::train::Scorer;
 use crate::train::{
     AutoencoderMetrics, FinetuneMetrics, GanConfig, History, SearchResults, SoftmaxLatentMetrics,
 };
@@ -247,23 +250,22 @@ impl<'a> Report<'a> {
     }
 
     fn classifier(&mut self) {
-        let file = self.folders.get("mnist-classifier").join("metrics.json");
-        if let Some(m) = self.read::<ClassifierMetrics>("mnist-classifier", &file) {
-            let acc = pct(Some(m.test_accuracy));
-            self.row(
-                "MNIST scoring classifier test accuracy",
-                acc,
-                "—",
-                "mnist-classifier",
-            );
+        for scorer in Scorer::ALL {
+            let name = scorer.folder();
+            let file = self.folders.get(name).join("metrics.json");
+            if let Some(m) = self.read::<ClassifierMetrics>(name, &file) {
+                let acc = pct(Some(m.test_accuracy));
+                let measure = format!("MNIST {} test accuracy", scorer.label());
+                self.row(measure, acc, "—", name);
+            }
         }
     }
 
     fn gans(&mut self) -> anyhow::Result<()> {
         let quality: Option<GanQualityFile> =
             fsutil::read_json(self.folders.runs.join("gan_quality.json")).ok();
-        for kind in ["gan", "acgan", "conv-acgan"] {
-            let name = format!("gan-{kind}");
+        for kind in GanKind::ALL {
+            let name = format!("gan-{}", kind.name());
             let dir = self.folders.get(&name);
             let Some(c) = self.read::<GanConfig>(&name, &dir.join("config.json")) else {
                 continue;
@@ -289,29 +291,54 @@ impl<'a> Report<'a> {
             }
             self.section(&name, &figs, &dir, None);
         }
+        if let Some(q) = &quality {
+            self.gan_quality(q)?;
+        }
         Ok(())
     }
 
-    fn gan_scores(&mut self, name: &str, kind: &str, q: &GanQualityFile) {
+    /// The headline scores of one GAN in the results table: class consistency, and Fréchet
+    /// distance, precision and recall by each scorer beside its floor.
+    fn gan_scores(&mut self, name: &str, kind: GanKind, q: &GanQualityFile) {
         let Some(e) = q.get(kind) else { return };
-        if let Some(cc) = e.quality.class_consistency {
-            let measure = format!("{name}: class consistency");
-            self.row(
-                measure,
-                pct(Some(cc)),
-                "looked at, not measured",
-                "gan_quality.json",
+        let source = "gan_quality.json";
+        for (scorer, s) in &e.scores {
+            let Some(floor) = q.floors.get(scorer) else {
+                continue;
+            };
+            let by = scorer.label();
+            if let Some(cc) = s.class_consistency {
+                let measure = format!("{name}: class consistency ({by})");
+                self.row(measure, pct(Some(cc)), "looked at, not measured", source);
+            }
+            let measure = format!(
+                "{name}: Fréchet distance ({by}; floor {:.2})",
+                floor.frechet_to_test
             );
+            self.row(measure, format!("{:.2}", s.frechet_to_test), "—", source);
+            let measure = format!(
+                "{name}: precision / recall ({by}; floor {:.3} / {:.3})",
+                floor.precision, floor.recall
+            );
+            let ours = format!("{:.3} / {:.3}", s.precision, s.recall);
+            self.row(measure, ours, "—", source);
         }
-        self.row(
-            format!(
-                "{name}: Fréchet distance to test (floor {:.2})",
-                q.frechet_floor
-            ),
-            format!("{:.2}", e.quality.frechet_to_test),
-            "—",
-            "gan_quality.json",
-        );
+    }
+
+    /// The `gan-quality` section: every score by both scorers, and the per-digit distances.
+    fn gan_quality(&mut self, q: &GanQualityFile) -> anyhow::Result<()> {
+        let title = format!("GAN quality on {} samples per generator", q.samples);
+        let table = crate::figures::gan_quality_table(q, &title);
+        let mut html = format!("<h2>gan-quality</h2>\n{}\n", table.to_html());
+        for scorer in Scorer::ALL {
+            if q.floors.contains_key(&scorer) {
+                html += &crate::figures::per_class_frechet(q, scorer)?.to_html();
+                html += "\n";
+            }
+        }
+        self.sections.push(html);
+        self.included.push("gan-quality".to_string());
+        Ok(())
     }
 
     fn html(self, title: &str) -> (String, ReportSummary) {

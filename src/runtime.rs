@@ -210,10 +210,23 @@ pub fn select_device(choice: DeviceChoice) -> anyhow::Result<tch::Device> {
 /// Panics with [`select_device`]'s message when that device cannot be had: the command line and
 /// the notebooks' first cell check it first and report it as an error.
 pub fn device() -> tch::Device {
-    DeviceChoice::from_env()
+    let setting = std::env::var("LATENTLAB_DEVICE").unwrap_or_default();
+    let mut cached = DEVICE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((s, d)) = cached.as_ref() {
+        if *s == setting {
+            return *d;
+        }
+    }
+    let d = DeviceChoice::from_env()
         .and_then(select_device)
-        .unwrap_or_else(|e| panic!("{e:#}"))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    *cached = Some((setting, d));
+    d
 }
+
+/// The last device [`device`] chose and the `LATENTLAB_DEVICE` value it chose it for: asking
+/// libtorch about CUDA once per setting, not once per call.
+static DEVICE: std::sync::Mutex<Option<(String, tch::Device)>> = std::sync::Mutex::new(None);
 
 /// One line describing the device and threads, printed at the top of runs and notebooks.
 pub fn describe(device: tch::Device) -> String {

@@ -1,23 +1,67 @@
-//! Measured GAN quality, scored by the MNIST classifier: class consistency of conditional samples,
-//! a Fréchet distance on the classifier's 128-d features, and the class histogram of samples.
+//! Measured GAN quality, scored by an MNIST classifier (a "scorer"): class consistency of
+//! conditional samples, a Fréchet distance on the scorer's 128-d features (overall and per
+//! digit), improved precision and recall on the same features, the class histogram, and stroke
+//! statistics against real digits. The same numbers for real training digits are the floor:
+//! what a perfect generator would score.
 
 use super::metrics::frechet_distance;
+use super::precision_recall::{precision_recall, PrecisionRecall};
+use super::strokes::{class_strokes, ClassStrokes};
 use crate::data::Dataset;
-use crate::train::{ClassifierRun, GanRun};
+use crate::models::GanKind;
+use crate::train::{ClassifierRun, GanRun, Scorer};
 use serde::{Deserialize, Serialize};
-use tch::Tensor;
+use std::collections::BTreeMap;
+use tch::{Kind, Tensor};
 
-/// Quality numbers of one generator.
+/// Neighbours of the precision/recall manifolds (the paper's choice).
+pub const PR_NEIGHBOURS: usize = 3;
+
+/// Quality numbers of one set of images (a generator's samples, or real training digits for
+/// the floor), by one scorer, against test digits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GanQuality {
-    /// Samples drawn.
+    /// Images scored.
     pub samples: usize,
-    /// Share of conditional samples classified as the requested digit (None for the plain GAN).
+    /// Share of images the scorer puts in the class they were drawn for (the requested digit of
+    /// a conditional generator, the label of a real digit); None for the plain GAN.
     pub class_consistency: Option<f64>,
-    /// Fréchet distance between generated and test features.
+    /// Fréchet distance between the images' and the test digits' features.
     pub frechet_to_test: f64,
-    /// Share of samples the classifier puts in each digit class.
+    /// Share of images the scorer puts in each digit class.
     pub class_histogram: Vec<f64>,
+    /// Improved precision (k = 3): share of images within the test digits' feature manifold.
+    pub precision: f64,
+    /// Improved recall (k = 3): share of test digits within the images' feature manifold.
+    pub recall: f64,
+    /// Per digit 0–9: the Fréchet distance between the images of that digit (requested digit,
+    /// label, or the scorer's reading for the plain GAN) and the test digits of that digit; None
+    /// when fewer than 2 images have that digit.
+    pub per_class_frechet: Vec<Option<f64>>,
+    /// Per digit: ink and slant of the images against the test digits'.
+    pub strokes: Vec<ClassStrokes>,
+}
+
+impl GanQuality {
+    /// The largest per-digit Fréchet distance and its digit, if any digit was scored.
+    pub fn worst_class(&self) -> Option<(usize, f64)> {
+        self.per_class_frechet
+            .iter()
+            .enumerate()
+            .filter_map(|(c, d)| d.map(|d| (c, d)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// Smallest and largest share of the class histogram.
+    pub fn share_range(&self) -> (f64, f64) {
+        let lo = self
+            .class_histogram
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let hi = self.class_histogram.iter().copied().fold(0.0, f64::max);
+        (lo, hi)
+    }
 }
 
 /// Fréchet distance between the classifier features of `a` and `b` (images in `[0, 1]`).
@@ -25,7 +69,7 @@ pub fn feature_frechet(clf: &ClassifierRun, a: &Tensor, b: &Tensor) -> anyhow::R
     frechet_distance(&clf.features(a), &clf.features(b))
 }
 
-/// The floor: the Fréchet distance between `n` training and `n` test images.
+/// The Fréchet floor alone: the distance between `n` training and `n` test images.
 pub fn frechet_floor(
     clf: &ClassifierRun,
     train: &Dataset,
@@ -37,8 +81,40 @@ pub fn frechet_floor(
     feature_frechet(clf, &a, &b)
 }
 
-/// Draws `n` samples (`n / 10` of each digit for conditional GANs, free draws otherwise) and
-/// scores them against the first `n` test images.
+/// The floor: `n` training digits (with their labels) scored as if generated, against the first
+/// `n` test digits.
+pub fn real_floor(
+    clf: &ClassifierRun,
+    train: &Dataset,
+    test: &Dataset,
+    n: usize,
+) -> anyhow::Result<GanQuality> {
+    let real = train.take(n);
+    let labels = Vec::<i64>::try_from(real.labels())?;
+    score_images(clf, &real.images_f32(), Some(&labels), test, n)
+}
+
+/// Draws `n` samples: `n / 10` of each digit for conditional GANs (with the requested digits),
+/// free draws otherwise (no digits).
+pub fn draw_samples(
+    gan: &GanRun,
+    n: usize,
+    seed: u64,
+) -> anyhow::Result<(Tensor, Option<Vec<i64>>)> {
+    anyhow::ensure!(n >= 10, "draw at least 10 samples, got {n}");
+    if gan.config.arch.kind.conditional() {
+        let per = n / 10;
+        let parts: Vec<Tensor> = (0..10)
+            .map(|c| gan.sample(per, Some(c), seed.wrapping_add(c as u64)))
+            .collect();
+        let requested = (0..10).flat_map(|c| std::iter::repeat_n(c, per)).collect();
+        Ok((Tensor::cat(&parts, 0), Some(requested)))
+    } else {
+        Ok((gan.sample(n, None, seed), None))
+    }
+}
+
+/// Draws `n` samples ([`draw_samples`]) and scores them against the first `n` test images.
 pub fn gan_quality(
     gan: &GanRun,
     clf: &ClassifierRun,
@@ -46,33 +122,159 @@ pub fn gan_quality(
     n: usize,
     seed: u64,
 ) -> anyhow::Result<GanQuality> {
-    anyhow::ensure!(n >= 10, "draw at least 10 samples, got {n}");
-    let conditional = gan.config.arch.kind.conditional();
-    let (samples, requested): (Tensor, Vec<i64>) = if conditional {
-        let per = n / 10;
-        let parts: Vec<Tensor> = (0..10)
-            .map(|c| gan.sample(per, Some(c), seed.wrapping_add(c as u64)))
-            .collect();
-        (
-            Tensor::cat(&parts, 0),
-            (0..10).flat_map(|c| std::iter::repeat_n(c, per)).collect(),
-        )
-    } else {
-        (gan.sample(n, None, seed), vec![])
-    };
-    let predicted = clf.predict(&samples);
+    let (samples, requested) = draw_samples(gan, n, seed)?;
+    score_images(clf, &samples, requested.as_deref(), test, n)
+}
+
+/// Scores `images` (`[m, 1, 28, 28]` in `[0, 1]`; `classes` = the digit each was drawn for, if
+/// known) with `clf` against the first `n` test digits.
+pub fn score_images(
+    clf: &ClassifierRun,
+    images: &Tensor,
+    classes: Option<&[i64]>,
+    test: &Dataset,
+    n: usize,
+) -> anyhow::Result<GanQuality> {
+    let predicted = clf.predict(images);
+    anyhow::ensure!(
+        classes.is_none_or(|c| c.len() == predicted.len()),
+        "{} classes for {} images",
+        classes.map_or(0, <[i64]>::len),
+        predicted.len()
+    );
     let mut hist = vec![0.0; 10];
     for &p in &predicted {
-        hist[p as usize] += 1.0 / predicted.len() as f64;
+        hist[p as usize] += 1.0 / predicted.len().max(1) as f64;
     }
-    let class_consistency = conditional.then(|| super::metrics::accuracy(&predicted, &requested));
-    let real = test.take(n).images_f32();
+    let groups = classes.unwrap_or(&predicted);
+    let real = test.take(n);
+    let real_images = real.images_f32();
+    let real_labels = Vec::<i64>::try_from(real.labels())?;
+    let (feats, real_feats) = (clf.features(images), clf.features(&real_images));
+    let PrecisionRecall { precision, recall } =
+        precision_recall(&real_feats, &feats, PR_NEIGHBOURS)?;
     Ok(GanQuality {
         samples: predicted.len(),
-        class_consistency,
-        frechet_to_test: feature_frechet(clf, &samples, &real)?,
+        class_consistency: classes.map(|c| super::metrics::accuracy(&predicted, c)),
+        frechet_to_test: frechet_distance(&feats, &real_feats)?,
         class_histogram: hist,
+        precision,
+        recall,
+        per_class_frechet: per_class_frechet(&feats, groups, &real_feats, &real_labels)?,
+        strokes: class_strokes(images, groups, &real_images, &real_labels),
     })
+}
+
+/// Per digit: the Fréchet distance between the rows of `feats` and of `real_feats` of that digit;
+/// None where either side has fewer than 2 rows.
+fn per_class_frechet(
+    feats: &Tensor,
+    classes: &[i64],
+    real_feats: &Tensor,
+    real_classes: &[i64],
+) -> anyhow::Result<Vec<Option<f64>>> {
+    let rows_of = |classes: &[i64], c: i64| -> Tensor {
+        let idx: Vec<i64> = (0..classes.len() as i64)
+            .filter(|&i| classes[i as usize] == c)
+            .collect();
+        Tensor::from_slice(&idx).to_kind(Kind::Int64)
+    };
+    (0..10)
+        .map(|c| {
+            let (a, b) = (rows_of(classes, c), rows_of(real_classes, c));
+            if a.size()[0] < 2 || b.size()[0] < 2 {
+                return Ok(None);
+            }
+            let d = frechet_distance(&feats.index_select(0, &a), &real_feats.index_select(0, &b))?;
+            Ok(Some(d))
+        })
+        .collect()
+}
+
+/// One GAN's entry in `gan_quality.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GanQualityEntry {
+    /// Epochs the GAN was trained.
+    pub epochs: usize,
+    /// Its training seconds.
+    pub seconds: f64,
+    /// Its scores (the same samples), by scorer.
+    pub scores: BTreeMap<Scorer, GanQuality>,
+}
+
+/// `gan_quality.json`: per scorer, the floor (training digits scored as if generated) and each
+/// finished GAN's scores, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GanQualityFile {
+    /// Images drawn per generator (and real digits per floor).
+    pub samples: usize,
+    /// The floor, by scorer.
+    pub floors: BTreeMap<Scorer, GanQuality>,
+    /// The fully connected GAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gan: Option<GanQualityEntry>,
+    /// The fully connected AC-GAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acgan: Option<GanQualityEntry>,
+    /// The convolutional AC-GAN.
+    #[serde(
+        default,
+        rename = "conv-acgan",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub conv_acgan: Option<GanQualityEntry>,
+}
+
+impl GanQualityFile {
+    /// The entry of `kind`.
+    pub fn get(&self, kind: GanKind) -> Option<&GanQualityEntry> {
+        match kind {
+            GanKind::Gan => self.gan.as_ref(),
+            GanKind::AcGan => self.acgan.as_ref(),
+            GanKind::ConvAcGan => self.conv_acgan.as_ref(),
+        }
+    }
+
+    fn slot(&mut self, kind: GanKind) -> &mut Option<GanQualityEntry> {
+        match kind {
+            GanKind::Gan => &mut self.gan,
+            GanKind::AcGan => &mut self.acgan,
+            GanKind::ConvAcGan => &mut self.conv_acgan,
+        }
+    }
+}
+
+/// Scores each generator with each scorer against the first `n` test digits: per scorer the
+/// floor ([`real_floor`]) and each generator's [`GanQuality`]. Each generator's `n` samples are
+/// drawn once (seed 1) and shown to every scorer.
+pub fn score_generators(
+    gans: &[(GanKind, &GanRun)],
+    scorers: &[(Scorer, &ClassifierRun)],
+    train: &Dataset,
+    test: &Dataset,
+    n: usize,
+) -> anyhow::Result<GanQualityFile> {
+    let mut out = GanQualityFile {
+        samples: n,
+        ..Default::default()
+    };
+    for &(scorer, clf) in scorers {
+        out.floors.insert(scorer, real_floor(clf, train, test, n)?);
+    }
+    for &(kind, gan) in gans {
+        let (samples, requested) = draw_samples(gan, n, 1)?;
+        let mut scores = BTreeMap::new();
+        for &(scorer, clf) in scorers {
+            let q = score_images(clf, &samples, requested.as_deref(), test, n)?;
+            scores.insert(scorer, q);
+        }
+        *out.slot(kind) = Some(GanQualityEntry {
+            epochs: gan.history.epochs.len(),
+            seconds: gan.history.seconds(),
+            scores,
+        });
+    }
+    Ok(out)
 }
 
 /// One variant of the conv AC-GAN sweep (`scripts/conv_acgan_sweep.py`, results in

@@ -1,14 +1,18 @@
-//! Analysis: PCA (baseline and projections), latent encodings and class prototypes, t-SNE and
-//! metrics.
+//! Analysis: PCA (baseline and projections), latent encodings and class prototypes, t-SNE,
+//! metrics, and the scores of generated digits (precision/recall, strokes, GAN quality).
 
 pub mod gan_quality;
 pub mod latent;
 pub mod metrics;
 pub mod pca;
+pub mod precision_recall;
+pub mod strokes;
 pub mod tsne;
 
 pub use gan_quality::{
-    frechet_floor, gan_quality, load_sweep, shipped_sweep_path, GanQuality, SweepEval, SweepVariant,
+    draw_samples, frechet_floor, gan_quality, load_sweep, real_floor, score_generators,
+    score_images, shipped_sweep_path, GanQuality, GanQualityEntry, GanQualityFile, SweepEval,
+    SweepVariant, PR_NEIGHBOURS,
 };
 pub use latent::{
     class_prototypes, code_range, encode_dataset, generate_by_class, generation_quality,
@@ -19,4 +23,6 @@ pub use pca::{
     pca_project, pca_reconstruction_baseline, tensor_to_matrix, PcaBaseline, PcaModel,
     PcaProjection,
 };
+pub use precision_recall::{precision_recall, PrecisionRecall};
+pub use strokes::{class_strokes, ink_and_slant, spread_ratios, ClassStrokes, StrokeSummary};
 pub use tsne::{tsne_2d, TsneParams, TsneResult};

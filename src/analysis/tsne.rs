@@ -477,6 +477,43 @@ pub fn gaussian(rng: &mut impl Rng) -> f64 {
 /// [`INIT_STD`], plus seeded jitter; seeded Gaussian noise if the data has no variance.
 fn initial_embedding(data: &[f64], n: usize, d: usize, seed: u64) -> Vec<[f64; 2]> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mean, cov) = mean_and_scatter(data, n, d);
+    let v = top_two_eigenvectors(&cov, d, &mut rng);
+    let mut y: Vec<[f64; 2]> = data
+        .chunks_exact(d)
+        .map(|row| {
+            let mut out = [0.0; 2];
+            for (o, vc) in out.iter_mut().zip(&v) {
+                *o = row
+                    .iter()
+                    .zip(&mean)
+                    .zip(vc)
+                    .map(|((x, m), l)| (x - m) * l)
+                    .sum();
+            }
+            out
+        })
+        .collect();
+    let std0 = (y.iter().map(|p| p[0] * p[0]).sum::<f64>() / n as f64).sqrt();
+    if std0.is_finite() && std0 > 0.0 {
+        let scale = INIT_STD / std0;
+        for p in y.iter_mut() {
+            p[0] = p[0] * scale + INIT_JITTER * gaussian(&mut rng);
+            p[1] = p[1] * scale + INIT_JITTER * gaussian(&mut rng);
+        }
+    } else {
+        for p in y.iter_mut() {
+            p[0] = INIT_STD * gaussian(&mut rng);
+            p[1] = INIT_STD * gaussian(&mut rng);
+        }
+    }
+    recentre(&mut y);
+    y
+}
+
+/// The mean of the rows of `data` (`n × d`) and their scatter matrix (the covariance times
+/// `n`, `d × d`, row-major).
+fn mean_and_scatter(data: &[f64], n: usize, d: usize) -> (Vec<f64>, Vec<f64>) {
     let mut mean = vec![0.0; d];
     for row in data.chunks_exact(d) {
         for (m, v) in mean.iter_mut().zip(row) {
@@ -505,10 +542,16 @@ fn initial_embedding(data: &[f64], n: usize, d: usize, seed: u64) -> Vec<[f64; 2
             cov[a * d + b] = cov[b * d + a];
         }
     }
+    (mean, cov)
+}
+
+/// The two leading eigenvectors of the symmetric `d × d` matrix `cov` by block power iteration
+/// from a seeded start, each signed so that its largest loading is positive.
+fn top_two_eigenvectors(cov: &[f64], d: usize, rng: &mut ChaCha8Rng) -> [Vec<f64>; 2] {
     // Block power iteration for the top-2 eigenvectors.
     let mut v: [Vec<f64>; 2] = [
-        (0..d).map(|_| gaussian(&mut rng)).collect(),
-        (0..d).map(|_| gaussian(&mut rng)).collect(),
+        (0..d).map(|_| gaussian(rng)).collect(),
+        (0..d).map(|_| gaussian(rng)).collect(),
     ];
     orthonormalise(&mut v);
     for _ in 0..300 {
@@ -548,36 +591,7 @@ fn initial_embedding(data: &[f64], n: usize, d: usize, seed: u64) -> Vec<[f64; 2
             vc.iter_mut().for_each(|x| *x = -*x);
         }
     }
-    let mut y: Vec<[f64; 2]> = data
-        .chunks_exact(d)
-        .map(|row| {
-            let mut out = [0.0; 2];
-            for (o, vc) in out.iter_mut().zip(&v) {
-                *o = row
-                    .iter()
-                    .zip(&mean)
-                    .zip(vc)
-                    .map(|((x, m), l)| (x - m) * l)
-                    .sum();
-            }
-            out
-        })
-        .collect();
-    let std0 = (y.iter().map(|p| p[0] * p[0]).sum::<f64>() / n as f64).sqrt();
-    if std0.is_finite() && std0 > 0.0 {
-        let scale = INIT_STD / std0;
-        for p in y.iter_mut() {
-            p[0] = p[0] * scale + INIT_JITTER * gaussian(&mut rng);
-            p[1] = p[1] * scale + INIT_JITTER * gaussian(&mut rng);
-        }
-    } else {
-        for p in y.iter_mut() {
-            p[0] = INIT_STD * gaussian(&mut rng);
-            p[1] = INIT_STD * gaussian(&mut rng);
-        }
-    }
-    recentre(&mut y);
-    y
+    v
 }
 
 /// Gram–Schmidt on two vectors; a vector that vanishes is replaced by a unit vector
@@ -911,6 +925,10 @@ struct Forces {
 
 /// Attractive and repulsive terms (the gradient is `4·(exaggeration·attractive − repulsive/Z)`)
 /// and, if `want_kl`, the KL divergence.
+///
+/// A numeric kernel, kept in one piece on purpose (it is the t-SNE's hot loop, measured in
+/// BENCHMARKS.md): the parallel split over points, the sparse attractive pass and the Barnes-Hut
+/// repulsive pass share per-thread buffers that helper functions would have to thread through.
 fn forces(
     tree: &mut QuadTree,
     y: &[[f64; 2]],

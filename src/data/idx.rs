@@ -425,8 +425,14 @@ mod tests {
         assert!(m.contains(&p.display().to_string()), "{m}");
     }
 
-    #[test]
-    fn bad_files_give_the_right_error() {
+    /// A folder with a good 4-image pair: (folder, images path, labels path, images, labels).
+    fn good_pair() -> (
+        tempfile::TempDir,
+        std::path::PathBuf,
+        std::path::PathBuf,
+        IdxImages,
+        Vec<u8>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let (imgs, labs) = sample(4);
@@ -434,7 +440,13 @@ mod tests {
         let lp = d.join("train-labels-idx1-ubyte.gz");
         write_idx_images(&ip, &imgs, true).unwrap();
         write_idx_labels(&lp, &labs, true).unwrap();
+        (dir, ip, lp, imgs, labs)
+    }
 
+    #[test]
+    fn missing_files_and_wrong_magic_are_named() {
+        let (dir, ip, lp, _, _) = good_pair();
+        let d = dir.path();
         // Missing.
         let missing = d.join("nope.gz");
         let e = read_idx_images(&missing).unwrap_err();
@@ -458,7 +470,12 @@ mod tests {
         names_file(&e, &lp);
         let e = read_idx_labels(&ip).unwrap_err();
         assert!(matches!(e, DataError::BadMagic { .. }), "{e:?}");
+    }
 
+    #[test]
+    fn truncated_and_overlong_files_are_named() {
+        let (dir, _, _, imgs, labs) = good_pair();
+        let d = dir.path();
         // Truncated header (raw and gzip).
         let p = d.join("short-header");
         fs::write(&p, &encode_idx_images(&imgs)[..10]).unwrap();
@@ -513,7 +530,12 @@ mod tests {
             read_idx_images(&p),
             Err(DataError::Truncated { .. })
         ));
+    }
 
+    #[test]
+    fn image_and_label_files_that_disagree_are_named() {
+        let (dir, ip, lp, _, labs) = good_pair();
+        let d = dir.path();
         // Count mismatch.
         let lp3 = d.join("three-labels.gz");
         write_idx_labels(&lp3, &labs[..3], true).unwrap();
@@ -563,7 +585,12 @@ mod tests {
             "{e:?}"
         );
         names_file(&e, &lbad);
+    }
 
+    #[test]
+    fn corrupt_gzip_and_missing_embedded_files_are_named() {
+        let (dir, ip, _, _, _) = good_pair();
+        let d = dir.path();
         // Corrupt gzip: damaged in the middle, and cut short.
         let good = fs::read(&ip).unwrap();
         let p = d.join("corrupt.gz");

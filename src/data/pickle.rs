@@ -295,6 +295,108 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
+    /// Emits pickle opcodes, numbering memo entries as it goes.
+    struct PickleWriter {
+        p: Vec<u8>,
+        memo: u8,
+        /// Memo ids of the `f4` and `i8` dtypes once written (0: not yet).
+        dtypes: (u8, u8),
+    }
+
+    impl PickleWriter {
+        fn binput(&mut self) -> u8 {
+            let id = self.memo;
+            self.p.extend([b'q', id]);
+            self.memo += 1;
+            id
+        }
+
+        fn short_str(&mut self, s: &[u8]) {
+            self.p.push(b'U');
+            self.p.push(s.len() as u8);
+            self.p.extend_from_slice(s);
+        }
+
+        fn int(&mut self, v: usize) {
+            if v < 256 {
+                self.p.extend([b'K', v as u8]);
+            } else {
+                self.p.push(b'M');
+                self.p.extend((v as u16).to_le_bytes());
+            }
+        }
+
+        /// `numpy.dtype(name, 0, 1)` with its state, memoised; later uses refer to the memo.
+        fn dtype(&mut self, is_labels: bool) {
+            let known = if is_labels {
+                self.dtypes.1
+            } else {
+                self.dtypes.0
+            };
+            if known != 0 {
+                self.p.extend([b'h', known]);
+                return;
+            }
+            if is_labels {
+                self.p.extend([b'h', 4]); // the `numpy.dtype` global memoised by the f4 dtype
+            } else {
+                self.p.extend(b"cnumpy\ndtype\n");
+                self.binput();
+            }
+            self.short_str(if is_labels { b"i8" } else { b"f4" });
+            self.int(0);
+            self.int(1);
+            self.p.extend([0x87, b'R']);
+            let id = self.binput();
+            self.p.push(b'(');
+            self.int(3);
+            self.short_str(b"<");
+            self.p.extend(b"NNN");
+            for _ in 0..2 {
+                self.p.push(b'J');
+                self.p.extend((-1i32).to_le_bytes());
+            }
+            self.int(0);
+            self.p.extend([b't', b'b']);
+            if is_labels {
+                self.dtypes.1 = id;
+            } else {
+                self.dtypes.0 = id;
+            }
+        }
+
+        /// One `numpy.core.multiarray._reconstruct` array of `rows` (× 784 for images) values.
+        fn array(&mut self, rows: usize, is_labels: bool, raw: &[u8]) {
+            if self.memo == 1 {
+                self.p.extend(b"cnumpy.core.multiarray\n_reconstruct\n");
+                self.binput();
+                self.p.extend(b"cnumpy\nndarray\n");
+                self.binput();
+            } else {
+                self.p.extend([b'h', 1, b'h', 2]);
+            }
+            self.int(0);
+            self.p.push(0x85);
+            self.short_str(b"b");
+            self.p.extend([0x87, b'R']);
+            self.binput();
+            self.p.push(b'(');
+            self.int(1);
+            self.int(rows);
+            if is_labels {
+                self.p.push(0x85);
+            } else {
+                self.int(784);
+                self.p.push(0x86);
+            }
+            self.dtype(is_labels);
+            self.p.extend([0x89, b'T']);
+            self.p.extend((raw.len() as u32).to_le_bytes());
+            self.p.extend(raw);
+            self.p.extend([b't', b'b']);
+        }
+    }
+
     /// Writes a protocol-2 pickle shaped exactly like the real `mnist.pkl.gz` (same opcodes and
     /// memo layout), with `sizes[k]` images in split `k`.
     fn mnist_like_pickle(
@@ -302,123 +404,21 @@ mod tests {
         images: &[Vec<f32>; 3],
         labels: &[Vec<i64>; 3],
     ) -> Vec<u8> {
-        let mut p = vec![0x80, 2];
-        let binput = |p: &mut Vec<u8>, k: u8| p.extend([b'q', k]);
-        let short_str = |p: &mut Vec<u8>, s: &[u8]| {
-            p.push(b'U');
-            p.push(s.len() as u8);
-            p.extend_from_slice(s);
+        let mut w = PickleWriter {
+            p: vec![0x80, 2],
+            memo: 1,
+            dtypes: (0, 0),
         };
-        let int = |p: &mut Vec<u8>, v: usize| {
-            if v < 256 {
-                p.extend([b'K', v as u8]);
-            } else {
-                p.push(b'M');
-                p.extend((v as u16).to_le_bytes());
-            }
-        };
-        let mut memo = 1u8;
-        let mut first = true;
-        let mut dtypes: Option<(u8, u8)> = None; // memo ids of f4, i8 dtypes
         for k in 0..3 {
-            for (is_labels, raw) in [
-                (
-                    false,
-                    images[k]
-                        .iter()
-                        .flat_map(|v| v.to_le_bytes())
-                        .collect::<Vec<u8>>(),
-                ),
-                (
-                    true,
-                    labels[k]
-                        .iter()
-                        .flat_map(|v| v.to_le_bytes())
-                        .collect::<Vec<u8>>(),
-                ),
-            ] {
-                if first {
-                    p.extend(b"cnumpy.core.multiarray\n_reconstruct\n");
-                    binput(&mut p, 1);
-                    p.extend(b"cnumpy\nndarray\n");
-                    binput(&mut p, 2);
-                    memo = 3;
-                    first = false;
-                } else {
-                    p.extend([b'h', 1, b'h', 2]);
-                }
-                int(&mut p, 0);
-                p.push(0x85);
-                short_str(&mut p, b"b");
-                p.push(0x87);
-                p.push(b'R');
-                binput(&mut p, memo);
-                memo += 1;
-                p.push(b'(');
-                int(&mut p, 1);
-                int(&mut p, sizes[k]);
-                if is_labels {
-                    p.push(0x85);
-                } else {
-                    int(&mut p, 784);
-                    p.push(0x86);
-                }
-                let existing = dtypes.and_then(|(f, i)| {
-                    if is_labels {
-                        (i != 0).then_some(i)
-                    } else {
-                        Some(f)
-                    }
-                });
-                match existing {
-                    Some(id) => p.extend([b'h', id]),
-                    None => {
-                        if !is_labels {
-                            p.extend(b"cnumpy\ndtype\n");
-                            binput(&mut p, memo);
-                            memo += 1;
-                        } else {
-                            p.extend([b'h', 4]);
-                        }
-                        short_str(&mut p, if is_labels { b"i8" } else { b"f4" });
-                        int(&mut p, 0);
-                        int(&mut p, 1);
-                        p.push(0x87);
-                        p.push(b'R');
-                        let id = memo;
-                        binput(&mut p, id);
-                        memo += 1;
-                        p.push(b'(');
-                        int(&mut p, 3);
-                        short_str(&mut p, b"<");
-                        p.extend(b"NNN");
-                        p.push(b'J');
-                        p.extend((-1i32).to_le_bytes());
-                        p.push(b'J');
-                        p.extend((-1i32).to_le_bytes());
-                        int(&mut p, 0);
-                        p.push(b't');
-                        p.push(b'b');
-                        dtypes = Some(match dtypes {
-                            None => (id, 0),
-                            Some((f, _)) => (f, id),
-                        });
-                    }
-                }
-                p.push(0x89);
-                p.push(b'T');
-                p.extend((raw.len() as u32).to_le_bytes());
-                p.extend(&raw);
-                p.push(b't');
-                p.push(b'b');
-            }
-            p.push(0x86);
-            binput(&mut p, memo);
-            memo += 1;
+            let pixels: Vec<u8> = images[k].iter().flat_map(|v| v.to_le_bytes()).collect();
+            let digits: Vec<u8> = labels[k].iter().flat_map(|v| v.to_le_bytes()).collect();
+            w.array(sizes[k], false, &pixels);
+            w.array(sizes[k], true, &digits);
+            w.p.push(0x86);
+            w.binput();
         }
-        p.push(0x87);
-        p.push(b'.');
-        p
+        w.p.extend([0x87, b'.']);
+        w.p
     }
 
     fn fixture() -> (Vec<u8>, [Vec<u8>; 3], [Vec<u8>; 3]) {

@@ -7,7 +7,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::canvas::{
     draw_mesh, draw_text, fit_text, fmt_num, fmt_sig, label_axes, max_text_width, render,
-    split_title, text_width, y_area_size, Anchor, Ticked, DARK_GRAY, LABEL_SIZE, TAB10,
+    split_title, text_width, y_area_size, Anchor, Area, Ticked, TickedChart, DARK_GRAY, LABEL_SIZE,
+    TAB10,
 };
 use super::figure::Figure;
 
@@ -80,6 +81,33 @@ pub fn bar_chart_sized(
     bars: &[Bar],
     reference: Option<(f64, &str)>,
 ) -> Result<Figure> {
+    check_input(width, height, title, bars, reference)?;
+    let layout = BarLayout::new(width, bars, reference);
+    render(width, height, |root| {
+        let body = split_title(root, title)?;
+        let mut chart = build_chart(&body, title, y_label, bars.len(), &layout)?;
+        label_axes(root, &chart, "", y_label)?;
+        draw_bars(&mut chart, bars, &layout)?;
+        if let Some(reference) = reference {
+            draw_reference(root, &mut chart, bars.len(), reference)?;
+        }
+        for (i, (bar, value)) in bars.iter().zip(&layout.values).enumerate() {
+            draw_value(root, &chart, i, bar, value, layout.value_size)?;
+            draw_bar_label(root, &chart, i, bar, &layout)?;
+        }
+        Ok(())
+    })
+}
+
+/// Checks that there are bars, that values, errors and the reference are
+/// usable, and that the figure has room for a chart.
+fn check_input(
+    width: u32,
+    height: u32,
+    title: &str,
+    bars: &[Bar],
+    reference: Option<(f64, &str)>,
+) -> Result<()> {
     ensure!(!bars.is_empty(), "bar chart {title:?} has no bars");
     for b in bars {
         ensure!(
@@ -103,12 +131,52 @@ pub fn bar_chart_sized(
         width > Y_AREA + 100 && height > 200,
         "bar chart of {width}x{height} pixels is too small"
     );
+    Ok(())
+}
 
-    let n = bars.len();
-    let (label_h, rotated) = label_layout(bars, width);
-    let slot = slot_width(width, n);
+/// What a bar chart needs before it is drawn: label room, axis range and value texts.
+struct BarLayout {
+    /// Height of the label area under the bars.
+    label_h: u32,
+    /// Whether bar labels are written vertically.
+    rotated: bool,
+    /// Bottom of the value axis.
+    y0: f64,
+    /// Top of the value axis.
+    y1: f64,
+    /// The value printed at each bar.
+    values: Vec<String>,
+    /// Font size of the values, shrunk until they fit a bar slot.
+    value_size: f64,
+}
 
-    // The value axis always includes 0, every error bar and the reference.
+impl BarLayout {
+    /// Lays out `bars` on a chart `width` pixels wide, with an optional reference value.
+    fn new(width: u32, bars: &[Bar], reference: Option<(f64, &str)>) -> BarLayout {
+        let (label_h, rotated) = label_layout(bars, width);
+        let slot = slot_width(width, bars.len());
+        let (y0, y1) = value_range(bars, reference);
+        let values: Vec<String> = bars.iter().map(|b| fmt_sig(b.value, 3)).collect();
+        let mut value_size = 15.0;
+        while value_size > 10.0
+            && max_text_width(values.iter().map(String::as_str), value_size) + 4 > slot as u32
+        {
+            value_size -= 1.0;
+        }
+        BarLayout {
+            label_h,
+            rotated,
+            y0,
+            y1,
+            values,
+            value_size,
+        }
+    }
+}
+
+/// The value axis range: it always includes 0, every error bar and the
+/// reference, with room beyond the bars for their values.
+fn value_range(bars: &[Bar], reference: Option<(f64, &str)>) -> (f64, f64) {
     let mut lo = 0.0f64;
     let mut hi = 0.0f64;
     for b in bars {
@@ -127,137 +195,172 @@ pub fn bar_chart_sized(
         hi
     };
     let y0 = if lo < 0.0 { lo - 0.12 * span } else { lo };
+    (y0, y1)
+}
 
-    let values: Vec<String> = bars.iter().map(|b| fmt_sig(b.value, 3)).collect();
-    let mut value_size = 15.0;
-    while value_size > 10.0
-        && max_text_width(values.iter().map(String::as_str), value_size) + 4 > slot as u32
-    {
-        value_size -= 1.0;
+/// A bar chart: bar `i` is centred at x = `i`.
+type BarChart<'a, 'b> = TickedChart<'a, 'b, RangedCoordf64, RangedCoordf64>;
+
+/// Builds the chart for `n` bars on `body` (the figure below its title) and
+/// draws its horizontal grid lines and axes.
+fn build_chart<'a, 'b>(
+    body: &'a Area<'b>,
+    title: &str,
+    y_label: &str,
+    n: usize,
+    layout: &BarLayout,
+) -> Result<BarChart<'a, 'b>> {
+    let (_, body_h) = body.dim_in_pixel();
+    let x: RangedCoordf64 = (-0.5..n as f64 - 0.5).into();
+    let y = Ticked::linear(
+        layout.y0,
+        layout.y1,
+        ((body_h - layout.label_h) as usize / 70).clamp(3, 8),
+    );
+    let y_area = y_area_size(&y, y_label);
+    let mut chart = ChartBuilder::on(body)
+        .margin_left(12)
+        .margin_right(24)
+        .margin_top(if title.is_empty() { 18 } else { 4 })
+        .margin_bottom(6)
+        .x_label_area_size(layout.label_h)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(Ticked::new(x, Vec::new(), false), y)?;
+    draw_mesh(&mut chart, false)?;
+    Ok(chart)
+}
+
+/// Draws the bars, a zero line when the axis goes below 0, and the error bars.
+fn draw_bars(chart: &mut BarChart, bars: &[Bar], layout: &BarLayout) -> Result<()> {
+    let half = 0.36;
+    chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
+        let x = i as f64;
+        Rectangle::new([(x - half, 0.0), (x + half, b.value)], BAR_COLOR.filled())
+    }))?;
+    if layout.y0 < 0.0 {
+        chart.draw_series(LineSeries::new(
+            [(-0.5, 0.0), (bars.len() as f64 - 0.5, 0.0)],
+            DARK_GRAY.stroke_width(1),
+        ))?;
     }
-
-    render(width, height, |root| {
-        let body = split_title(root, title)?;
-        let (_, body_h) = body.dim_in_pixel();
-        let x: RangedCoordf64 = (-0.5..n as f64 - 0.5).into();
-        let y = Ticked::linear(y0, y1, ((body_h - label_h) as usize / 70).clamp(3, 8));
-        let y_area = y_area_size(&y, y_label);
-        let mut chart = ChartBuilder::on(&body)
-            .margin_left(12)
-            .margin_right(24)
-            .margin_top(if title.is_empty() { 18 } else { 4 })
-            .margin_bottom(6)
-            .x_label_area_size(label_h)
-            .y_label_area_size(y_area)
-            .build_cartesian_2d(Ticked::new(x, Vec::new(), false), y)?;
-        draw_mesh(&mut chart, false)?;
-        label_axes(root, &chart, "", y_label)?;
-
-        let half = 0.36;
-        chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
+    for (i, b) in bars.iter().enumerate() {
+        if let Some(e) = b.error.filter(|&e| e > 0.0) {
             let x = i as f64;
-            Rectangle::new([(x - half, 0.0), (x + half, b.value)], BAR_COLOR.filled())
-        }))?;
-        if y0 < 0.0 {
-            chart.draw_series(LineSeries::new(
-                [(-0.5, 0.0), (n as f64 - 0.5, 0.0)],
-                DARK_GRAY.stroke_width(1),
-            ))?;
-        }
-        for (i, b) in bars.iter().enumerate() {
-            if let Some(e) = b.error.filter(|&e| e > 0.0) {
-                let x = i as f64;
-                let cap = 0.14;
-                let style = ERROR_COLOR.stroke_width(2);
-                chart.draw_series(LineSeries::new([(x, b.value - e), (x, b.value + e)], style))?;
-                for y in [b.value - e, b.value + e] {
-                    chart.draw_series(LineSeries::new([(x - cap, y), (x + cap, y)], style))?;
-                }
+            let cap = 0.14;
+            let style = ERROR_COLOR.stroke_width(2);
+            chart.draw_series(LineSeries::new([(x, b.value - e), (x, b.value + e)], style))?;
+            for y in [b.value - e, b.value + e] {
+                chart.draw_series(LineSeries::new([(x - cap, y), (x + cap, y)], style))?;
             }
         }
+    }
+    Ok(())
+}
 
-        if let Some((r, name)) = reference {
-            chart.draw_series(DashedLineSeries::new(
-                [(-0.5, r), (n as f64 - 0.5, r)],
-                10,
-                6,
-                REFERENCE_COLOR.stroke_width(2),
-            ))?;
-            let text = if name.is_empty() {
-                fmt_num(r)
-            } else {
-                format!("{name} = {}", fmt_num(r))
-            };
-            let (px, py) = chart.backend_coord(&(n as f64 - 0.5, r));
-            let w = text_width(&text, LABEL_SIZE) as i32;
-            root.draw(&Rectangle::new(
-                [(px - w - 12, py - 26), (px - 2, py - 3)],
-                WHITE.mix(0.8).filled(),
-            ))?;
-            draw_text(
-                root,
-                &text,
-                (px - 6, py - 5),
-                LABEL_SIZE,
-                REFERENCE_COLOR,
-                Anchor::new(HPos::Right, VPos::Bottom),
-            )?;
-        }
+/// Draws the dashed reference line across all `n` bars and writes its name
+/// and value above its right end, on a light background.
+fn draw_reference(
+    root: &Area,
+    chart: &mut BarChart,
+    n: usize,
+    (r, name): (f64, &str),
+) -> Result<()> {
+    chart.draw_series(DashedLineSeries::new(
+        [(-0.5, r), (n as f64 - 0.5, r)],
+        10,
+        6,
+        REFERENCE_COLOR.stroke_width(2),
+    ))?;
+    let text = if name.is_empty() {
+        fmt_num(r)
+    } else {
+        format!("{name} = {}", fmt_num(r))
+    };
+    let (px, py) = chart.backend_coord(&(n as f64 - 0.5, r));
+    let w = text_width(&text, LABEL_SIZE) as i32;
+    root.draw(&Rectangle::new(
+        [(px - w - 12, py - 26), (px - 2, py - 3)],
+        WHITE.mix(0.8).filled(),
+    ))?;
+    draw_text(
+        root,
+        &text,
+        (px - 6, py - 5),
+        LABEL_SIZE,
+        REFERENCE_COLOR,
+        Anchor::new(HPos::Right, VPos::Bottom),
+    )
+}
 
-        for (i, (b, value)) in bars.iter().zip(&values).enumerate() {
-            let x = i as f64;
-            let e = b.error.unwrap_or(0.0);
-            // Value above a positive bar, below a negative one, on a light background
-            // so that it stays readable where it crosses the reference line.
-            let (above, end) = if b.value >= 0.0 {
-                (true, b.value + e)
-            } else {
-                (false, b.value - e)
-            };
-            let (px, py) = chart.backend_coord(&(x, end));
-            let w = text_width(value, value_size) as i32;
-            let h = value_size as i32;
-            let (top, anchor_y, v) = if above {
-                (py - 6 - h, py - 6, VPos::Bottom)
-            } else {
-                (py + 6, py + 6, VPos::Top)
-            };
-            root.draw(&Rectangle::new(
-                [(px - w / 2 - 2, top), (px + w / 2 + 2, top + h)],
-                WHITE.mix(0.85).filled(),
-            ))?;
-            draw_text(
-                root,
-                value,
-                (px, anchor_y),
-                value_size,
-                BLACK,
-                Anchor::new(HPos::Center, v),
-            )?;
-            let (px, py) = chart.backend_coord(&(x, y0));
-            if rotated {
-                let label = fit_text(&b.label, BAR_LABEL, MAX_ROTATED_LABEL);
-                draw_text(
-                    root,
-                    &label,
-                    (px, py + 10),
-                    BAR_LABEL,
-                    BLACK,
-                    Anchor::vertical(HPos::Right, VPos::Center),
-                )?;
-            } else {
-                draw_text(
-                    root,
-                    &b.label,
-                    (px, py + 10),
-                    BAR_LABEL,
-                    BLACK,
-                    Anchor::new(HPos::Center, VPos::Top),
-                )?;
-            }
-        }
-        Ok(())
-    })
+/// Writes `value` beyond the end of bar `i` (and its error bar): above a
+/// positive bar, below a negative one, on a light background so that it stays
+/// readable where it crosses the reference line.
+fn draw_value(
+    root: &Area,
+    chart: &BarChart,
+    i: usize,
+    bar: &Bar,
+    value: &str,
+    size: f64,
+) -> Result<()> {
+    let e = bar.error.unwrap_or(0.0);
+    let (above, end) = if bar.value >= 0.0 {
+        (true, bar.value + e)
+    } else {
+        (false, bar.value - e)
+    };
+    let (px, py) = chart.backend_coord(&(i as f64, end));
+    let w = text_width(value, size) as i32;
+    let h = size as i32;
+    let (top, anchor_y, v) = if above {
+        (py - 6 - h, py - 6, VPos::Bottom)
+    } else {
+        (py + 6, py + 6, VPos::Top)
+    };
+    root.draw(&Rectangle::new(
+        [(px - w / 2 - 2, top), (px + w / 2 + 2, top + h)],
+        WHITE.mix(0.85).filled(),
+    ))?;
+    draw_text(
+        root,
+        value,
+        (px, anchor_y),
+        size,
+        BLACK,
+        Anchor::new(HPos::Center, v),
+    )
+}
+
+/// Writes the label of bar `i` under the axis, vertically (and shortened) if
+/// the layout says labels are rotated.
+fn draw_bar_label(
+    root: &Area,
+    chart: &BarChart,
+    i: usize,
+    bar: &Bar,
+    layout: &BarLayout,
+) -> Result<()> {
+    let (px, py) = chart.backend_coord(&(i as f64, layout.y0));
+    if layout.rotated {
+        let label = fit_text(&bar.label, BAR_LABEL, MAX_ROTATED_LABEL);
+        draw_text(
+            root,
+            &label,
+            (px, py + 10),
+            BAR_LABEL,
+            BLACK,
+            Anchor::vertical(HPos::Right, VPos::Center),
+        )
+    } else {
+        draw_text(
+            root,
+            &bar.label,
+            (px, py + 10),
+            BAR_LABEL,
+            BLACK,
+            Anchor::new(HPos::Center, VPos::Top),
+        )
+    }
 }
 
 /// Approximate width of one bar slot for a chart `width` pixels wide.

@@ -71,6 +71,41 @@ pub(crate) fn check_size(width: u32, height: u32) -> Result<()> {
     Ok(())
 }
 
+/// Fills the `size` = `(w, h)` rectangle whose top-left corner is `corner` with
+/// `color`, in an RGB buffer `width` pixels wide (as passed to [`render_on`]).
+pub(crate) fn fill_rect(
+    buf: &mut [u8],
+    width: u32,
+    corner: (u32, u32),
+    size: (u32, u32),
+    color: [u8; 3],
+) {
+    let stride = width as usize * 3;
+    let ((x0, y0), (w, h)) = (corner, size);
+    for y in y0..y0 + h {
+        let row = &mut buf[y as usize * stride + x0 as usize * 3..][..w as usize * 3];
+        for px in row.chunks_exact_mut(3) {
+            px.copy_from_slice(&color);
+        }
+    }
+}
+
+/// Draws a one-pixel `color` frame just outside the `size` rectangle at
+/// `corner` (see [`fill_rect`]); the rectangle must not touch the buffer's edge.
+pub(crate) fn frame_rect(
+    buf: &mut [u8],
+    width: u32,
+    corner: (u32, u32),
+    size: (u32, u32),
+    color: [u8; 3],
+) {
+    let ((x, y), (w, h)) = (corner, size);
+    fill_rect(buf, width, (x - 1, y - 1), (w + 2, 1), color);
+    fill_rect(buf, width, (x - 1, y + h), (w + 2, 1), color);
+    fill_rect(buf, width, (x - 1, y - 1), (1, h + 2), color);
+    fill_rect(buf, width, (x + w, y - 1), (1, h + 2), color);
+}
+
 /// Width in pixels of `text` at `size`.
 pub(crate) fn text_width(text: &str, size: f64) -> u32 {
     if ensure_font().is_err() {

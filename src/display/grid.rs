@@ -5,8 +5,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::canvas::{
-    check_size, draw_text, fit_text, max_text_width, render_on, text_width, Anchor, LABEL_SIZE,
-    TITLE_HEIGHT, TITLE_SIZE,
+    check_size, draw_text, fit_text, frame_rect, max_text_width, render_on, text_width, Anchor,
+    Area, LABEL_SIZE, TITLE_HEIGHT, TITLE_SIZE,
 };
 use super::figure::Figure;
 
@@ -84,6 +84,8 @@ pub fn image_strip(
     )
 }
 
+/// Draws `rows` of images (see [`image_grid`]) with optional column titles
+/// above the columns or captions under the images.
 fn draw_grid(
     title: Option<&str>,
     rows: &[ImageRow],
@@ -93,6 +95,38 @@ fn draw_grid(
     column_titles: Option<&[String]>,
     captions: Option<&[String]>,
 ) -> Result<Figure> {
+    let ncols = check_input(rows, height, width, scale, column_titles, captions)?;
+    let title = title.unwrap_or("").trim();
+    let layout = GridLayout::new(
+        title,
+        rows,
+        ncols,
+        column_titles,
+        captions,
+        (height, width),
+        scale,
+    )?;
+    let buf = layout.paint(rows, width, scale);
+
+    render_on(layout.total_w, layout.total_h, buf, |root| {
+        layout.draw_title(root, title)?;
+        if let Some(titles) = column_titles {
+            layout.draw_column_titles(root, titles)?;
+        }
+        layout.draw_row_texts(root, rows, captions)
+    })
+}
+
+/// Checks the sizes, every image's length and the number of column titles
+/// and captions; returns the number of columns.
+fn check_input(
+    rows: &[ImageRow],
+    height: usize,
+    width: usize,
+    scale: u32,
+    column_titles: Option<&[String]>,
+    captions: Option<&[String]>,
+) -> Result<usize> {
     ensure!(!rows.is_empty(), "image grid needs at least one row");
     ensure!(
         height > 0 && width > 0 && scale > 0,
@@ -126,146 +160,231 @@ fn draw_grid(
             caps.len()
         );
     }
+    Ok(ncols)
+}
 
-    let title = title.unwrap_or("").trim();
-    let cell_w = u32::try_from(width)?.saturating_mul(scale);
-    let cell_h = u32::try_from(height)?.saturating_mul(scale);
-    check_size(cell_w, cell_h)?;
+/// Pixel positions and sizes of the parts of an image grid.
+struct GridLayout {
+    /// Size of one scaled image.
+    cell_w: u32,
+    cell_h: u32,
+    /// Width of a column: the image, or its title or caption if wider.
+    slot_w: u32,
+    /// Horizontal distance between columns.
+    pitch_x: u32,
+    /// Height of a row: the image, or the row label if taller.
+    row_h: u32,
+    /// Vertical distance between rows.
+    pitch_y: u32,
+    /// Height of the column title line (0 without titles).
+    top_text: u32,
+    /// Height of the caption line under each row (0 without captions).
+    bottom_text: u32,
+    /// Height of the figure title line (0 without a title).
+    title_h: u32,
+    /// Top-left corner of the first column's slot.
+    x0: u32,
+    y0: u32,
+    total_w: u32,
+    total_h: u32,
+}
 
-    let labels_w = max_text_width(rows.iter().map(|r| r.label.as_str()), LABEL_SIZE);
-    let label_col = if labels_w > 0 { labels_w + 16 } else { 0 };
-    let text_w = max_text_width(
-        column_titles
-            .into_iter()
-            .chain(captions)
-            .flatten()
-            .map(String::as_str),
-        SMALL_TEXT,
-    );
-    let slot_w = cell_w.max(if text_w > 0 { text_w + 8 } else { 0 });
-    let pitch_x = slot_w + GAP;
-    let top_text = if column_titles.is_some() {
-        SMALL_TEXT_HEIGHT
-    } else {
-        0
-    };
-    let bottom_text = if captions.is_some() {
-        SMALL_TEXT_HEIGHT
-    } else {
-        0
-    };
-    // Rows are at least as tall as their label.
-    let row_h = if labels_w > 0 { cell_h.max(24) } else { cell_h };
-    let pitch_y = row_h + bottom_text + GAP;
-    let title_h = if title.is_empty() { 0 } else { TITLE_HEIGHT };
+impl GridLayout {
+    /// Lays out `rows` of up to `ncols` images of `image` = `(height, width)`
+    /// pixels, each drawn `scale` times larger, with room for the title, row
+    /// labels, column titles and captions. Fails if an image or the figure
+    /// would be too large.
+    fn new(
+        title: &str,
+        rows: &[ImageRow],
+        ncols: usize,
+        column_titles: Option<&[String]>,
+        captions: Option<&[String]>,
+        image: (usize, usize),
+        scale: u32,
+    ) -> Result<GridLayout> {
+        let cell_w = u32::try_from(image.1)?.saturating_mul(scale);
+        let cell_h = u32::try_from(image.0)?.saturating_mul(scale);
+        check_size(cell_w, cell_h)?;
 
-    let content_w =
-        u64::from(MARGIN * 2 + label_col) + u64::from(pitch_x) * ncols as u64 - u64::from(GAP);
-    let min_w = if title.is_empty() {
-        0
-    } else {
-        u64::from(text_width(title, TITLE_SIZE) + 2 * MARGIN)
-    };
-    let total_w = content_w.max(min_w);
-    let total_h = u64::from(MARGIN * 2 + title_h + top_text)
-        + u64::from(pitch_y) * rows.len() as u64
-        - u64::from(GAP);
-    let (total_w, total_h) = (
-        u32::try_from(total_w).unwrap_or(u32::MAX),
-        u32::try_from(total_h).unwrap_or(u32::MAX),
-    );
-    check_size(total_w, total_h)?;
+        let labels_w = max_text_width(rows.iter().map(|r| r.label.as_str()), LABEL_SIZE);
+        let label_col = if labels_w > 0 { labels_w + 16 } else { 0 };
+        let text_w = max_text_width(
+            column_titles
+                .into_iter()
+                .chain(captions)
+                .flatten()
+                .map(String::as_str),
+            SMALL_TEXT,
+        );
+        let slot_w = cell_w.max(if text_w > 0 { text_w + 8 } else { 0 });
+        let pitch_x = slot_w + GAP;
+        let line_if = |present: bool| if present { SMALL_TEXT_HEIGHT } else { 0 };
+        let top_text = line_if(column_titles.is_some());
+        let bottom_text = line_if(captions.is_some());
+        // Rows are at least as tall as their label.
+        let row_h = if labels_w > 0 { cell_h.max(24) } else { cell_h };
+        let pitch_y = row_h + bottom_text + GAP;
+        let title_h = if title.is_empty() { 0 } else { TITLE_HEIGHT };
 
-    // Image pixels are written straight into the buffer; text is drawn afterwards.
-    let stride = total_w as usize * 3;
-    let mut buf = vec![255u8; stride * total_h as usize];
-    let x0 = MARGIN + label_col;
-    let y0 = MARGIN + title_h + top_text;
-    let image_x = |c: usize| x0 + c as u32 * pitch_x + (slot_w - cell_w) / 2;
-    let image_y = |r: usize| y0 + r as u32 * pitch_y + (row_h - cell_h) / 2;
-    for (r, row) in rows.iter().enumerate() {
-        for (c, img) in row.images.iter().enumerate() {
-            let (ix, iy) = (image_x(c) as usize, image_y(r) as usize);
-            // One-pixel frame just outside the image.
-            for y in iy - 1..=iy + cell_h as usize {
-                for x in [ix - 1, ix + cell_w as usize] {
-                    buf[y * stride + x * 3..][..3].copy_from_slice(&BORDER);
-                }
+        let content_w =
+            u64::from(MARGIN * 2 + label_col) + u64::from(pitch_x) * ncols as u64 - u64::from(GAP);
+        let min_w = if title.is_empty() {
+            0
+        } else {
+            u64::from(text_width(title, TITLE_SIZE) + 2 * MARGIN)
+        };
+        let total_w = content_w.max(min_w);
+        let total_h = u64::from(MARGIN * 2 + title_h + top_text)
+            + u64::from(pitch_y) * rows.len() as u64
+            - u64::from(GAP);
+        let (total_w, total_h) = (
+            u32::try_from(total_w).unwrap_or(u32::MAX),
+            u32::try_from(total_h).unwrap_or(u32::MAX),
+        );
+        check_size(total_w, total_h)?;
+        Ok(GridLayout {
+            cell_w,
+            cell_h,
+            slot_w,
+            pitch_x,
+            row_h,
+            pitch_y,
+            top_text,
+            bottom_text,
+            title_h,
+            x0: MARGIN + label_col,
+            y0: MARGIN + title_h + top_text,
+            total_w,
+            total_h,
+        })
+    }
+
+    /// Left edge of the images in column `c`.
+    fn image_x(&self, c: usize) -> u32 {
+        self.x0 + c as u32 * self.pitch_x + (self.slot_w - self.cell_w) / 2
+    }
+
+    /// Top edge of the images in row `r`.
+    fn image_y(&self, r: usize) -> u32 {
+        self.y0 + r as u32 * self.pitch_y + (self.row_h - self.cell_h) / 2
+    }
+
+    /// Horizontal centre of column `c`.
+    fn center_x(&self, c: usize) -> i32 {
+        (self.x0 + c as u32 * self.pitch_x + self.slot_w / 2) as i32
+    }
+
+    /// A white RGB buffer with every image and its frame painted in.
+    fn paint(&self, rows: &[ImageRow], width: usize, scale: u32) -> Vec<u8> {
+        let mut buf = vec![255u8; self.total_w as usize * 3 * self.total_h as usize];
+        for (r, row) in rows.iter().enumerate() {
+            for (c, img) in row.images.iter().enumerate() {
+                let corner = (self.image_x(c), self.image_y(r));
+                let size = (self.cell_w, self.cell_h);
+                frame_rect(&mut buf, self.total_w, corner, size, BORDER);
+                self.paint_image(&mut buf, corner, img, width, scale);
             }
-            for x in ix - 1..=ix + cell_w as usize {
-                for y in [iy - 1, iy + cell_h as usize] {
-                    buf[y * stride + x * 3..][..3].copy_from_slice(&BORDER);
-                }
-            }
-            for py in 0..cell_h as usize {
-                let src = &img[(py / scale as usize) * width..][..width];
-                let line = &mut buf[(iy + py) * stride + ix * 3..][..cell_w as usize * 3];
-                for (px, out) in line.chunks_exact_mut(3).enumerate() {
-                    let v = src[px / scale as usize];
-                    let g = if v.is_nan() {
-                        0
-                    } else {
-                        (v.clamp(0.0, 1.0) * 255.0).round() as u8
-                    };
-                    out.fill(g);
-                }
+        }
+        buf
+    }
+
+    /// Paints `img` (`width` pixels per line) into `buf` with its top-left
+    /// corner at `corner`, each pixel a `scale` x `scale` gray square.
+    fn paint_image(
+        &self,
+        buf: &mut [u8],
+        corner: (u32, u32),
+        img: &[f32],
+        width: usize,
+        scale: u32,
+    ) {
+        let stride = self.total_w as usize * 3;
+        let (ix, iy) = (corner.0 as usize, corner.1 as usize);
+        for py in 0..self.cell_h as usize {
+            let src = &img[(py / scale as usize) * width..][..width];
+            let line = &mut buf[(iy + py) * stride + ix * 3..][..self.cell_w as usize * 3];
+            for (px, out) in line.chunks_exact_mut(3).enumerate() {
+                let v = src[px / scale as usize];
+                let g = if v.is_nan() {
+                    0
+                } else {
+                    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+                };
+                out.fill(g);
             }
         }
     }
 
-    render_on(total_w, total_h, buf, |root| {
-        if !title.is_empty() {
+    /// Writes the title centred at the top (nothing for an empty title).
+    fn draw_title(&self, root: &Area, title: &str) -> Result<()> {
+        if title.is_empty() {
+            return Ok(());
+        }
+        draw_text(
+            root,
+            title,
+            (
+                self.total_w as i32 / 2,
+                (MARGIN + self.title_h / 2) as i32 - 6,
+            ),
+            TITLE_SIZE,
+            BLACK,
+            Anchor::new(HPos::Center, VPos::Center),
+        )
+    }
+
+    /// Writes one title above each column, shortened to the column's width.
+    fn draw_column_titles(&self, root: &Area, titles: &[String]) -> Result<()> {
+        for (c, t) in titles.iter().enumerate() {
+            let t = fit_text(t, SMALL_TEXT, self.slot_w);
             draw_text(
                 root,
-                title,
-                (total_w as i32 / 2, (MARGIN + title_h / 2) as i32 - 6),
-                TITLE_SIZE,
+                &t,
+                (self.center_x(c), (self.y0 - self.top_text / 2) as i32 - 2),
+                SMALL_TEXT,
                 BLACK,
                 Anchor::new(HPos::Center, VPos::Center),
             )?;
         }
-        let center_x = |c: usize| (x0 + c as u32 * pitch_x + slot_w / 2) as i32;
-        if let Some(titles) = column_titles {
-            for (c, t) in titles.iter().enumerate() {
-                let t = fit_text(t, SMALL_TEXT, slot_w);
+        Ok(())
+    }
+
+    /// Writes each row's label at its left and, if given, the captions under its images.
+    fn draw_row_texts(
+        &self,
+        root: &Area,
+        rows: &[ImageRow],
+        captions: Option<&[String]>,
+    ) -> Result<()> {
+        for (r, row) in rows.iter().enumerate() {
+            draw_text(
+                root,
+                &row.label,
+                (
+                    (self.x0 - 12) as i32,
+                    (self.image_y(r) + self.cell_h / 2) as i32,
+                ),
+                LABEL_SIZE,
+                BLACK,
+                Anchor::new(HPos::Right, VPos::Center),
+            )?;
+            let Some(caps) = captions else { continue };
+            let caption_y = (self.image_y(r) + self.cell_h + self.bottom_text / 2) as i32 + 1;
+            for (c, cap) in caps.iter().enumerate().take(row.images.len()) {
+                let cap = fit_text(cap, SMALL_TEXT, self.slot_w);
                 draw_text(
                     root,
-                    &t,
-                    (center_x(c), (y0 - top_text / 2) as i32 - 2),
+                    &cap,
+                    (self.center_x(c), caption_y),
                     SMALL_TEXT,
                     BLACK,
                     Anchor::new(HPos::Center, VPos::Center),
                 )?;
             }
         }
-        for (r, row) in rows.iter().enumerate() {
-            draw_text(
-                root,
-                &row.label,
-                ((x0 - 12) as i32, (image_y(r) + cell_h / 2) as i32),
-                LABEL_SIZE,
-                BLACK,
-                Anchor::new(HPos::Right, VPos::Center),
-            )?;
-            if let Some(caps) = captions {
-                for (c, cap) in caps.iter().enumerate().take(row.images.len()) {
-                    let cap = fit_text(cap, SMALL_TEXT, slot_w);
-                    draw_text(
-                        root,
-                        &cap,
-                        (
-                            center_x(c),
-                            (image_y(r) + cell_h + bottom_text / 2) as i32 + 1,
-                        ),
-                        SMALL_TEXT,
-                        BLACK,
-                        Anchor::new(HPos::Center, VPos::Center),
-                    )?;
-                }
-            }
-        }
         Ok(())
-    })
+    }
 }
 
 #[cfg(test)]

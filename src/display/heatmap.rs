@@ -5,8 +5,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::canvas::{
-    check_size, draw_text, fit_text, fmt_num, linear_ticks, max_text_width, render_on, text_width,
-    tick_labels, Anchor, AXIS_SIZE, LABEL_SIZE, TITLE_HEIGHT, TITLE_SIZE,
+    check_size, draw_text, fill_rect, fit_text, fmt_num, frame_rect, linear_ticks, max_text_width,
+    render_on, text_width, tick_labels, Anchor, Area, AXIS_SIZE, LABEL_SIZE, TITLE_HEIGHT,
+    TITLE_SIZE,
 };
 use super::figure::Figure;
 
@@ -77,6 +78,46 @@ pub fn heatmap_with_axes(
     col_labels: &[String],
     annotate: bool,
 ) -> Result<Figure> {
+    let (rows, cols) = check_input(title, matrix, row_labels, col_labels)?;
+    let finite: Vec<f64> = matrix
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let range = ValueRange::of(&finite);
+    let (cell_w, cell_h) = cell_size(rows, cols)?;
+    let annotations = Annotations::new(matrix, &finite, (cell_w, cell_h), annotate);
+    let labels = AxisLabels::new(row_labels, col_labels, (cell_w, cell_h));
+    let ticks = linear_ticks(range.min, range.max, 4);
+    let tick_texts = tick_labels(&ticks, false);
+    let layout = HeatmapLayout::new(
+        (title, x_name, y_name),
+        (rows, cols),
+        (cell_w, cell_h),
+        &labels,
+        &tick_texts,
+    )?;
+    let buf = layout.paint(matrix, &range);
+
+    render_on(layout.total_w, layout.total_h, buf, |root| {
+        layout.draw_title(root, title)?;
+        if annotations.visible {
+            layout.draw_annotations(root, matrix, &range, &annotations)?;
+        }
+        layout.draw_axis_labels(root, &labels, x_name, y_name)?;
+        layout.draw_colorbar_ticks(root, &range, &ticks, &tick_texts)
+    })
+}
+
+/// Checks that `matrix` is a non-empty rectangle and that each label list is
+/// empty or has one entry per row / column; returns `(rows, columns)`.
+fn check_input(
+    title: &str,
+    matrix: &[Vec<f64>],
+    row_labels: &[String],
+    col_labels: &[String],
+) -> Result<(usize, usize)> {
     let nr = matrix.len();
     ensure!(nr > 0, "heatmap {title:?} has no rows");
     let nc = matrix[0].len();
@@ -98,253 +139,394 @@ pub fn heatmap_with_axes(
         "{} column labels for {nc} columns",
         col_labels.len()
     );
+    Ok((nr, nc))
+}
 
-    let finite: Vec<f64> = matrix
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
-    let vmin = finite.iter().copied().fold(f64::INFINITY, f64::min);
-    let vmax = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let (vmin, vmax) = if finite.is_empty() {
-        (0.0, 1.0)
-    } else if vmax > vmin {
-        (vmin, vmax)
-    } else {
-        (vmin - 0.5, vmax + 0.5)
-    };
-    let norm = |v: f64| (v - vmin) / (vmax - vmin);
+/// The value range the colour map spans.
+struct ValueRange {
+    min: f64,
+    max: f64,
+}
 
-    // Cell size: fill about 720x560 pixels, square-ish when the shape allows.
-    let mut cell_w = (720 / nc as u32).clamp(3, 64);
-    let mut cell_h = (560 / nr as u32).clamp(3, 64);
+impl ValueRange {
+    /// The range of the `finite` values; a single value is widened by 0.5 on
+    /// both sides, and no value at all gives `0..1`.
+    fn of(finite: &[f64]) -> ValueRange {
+        let vmin = finite.iter().copied().fold(f64::INFINITY, f64::min);
+        let vmax = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let (min, max) = if finite.is_empty() {
+            (0.0, 1.0)
+        } else if vmax > vmin {
+            (vmin, vmax)
+        } else {
+            (vmin - 0.5, vmax + 0.5)
+        };
+        ValueRange { min, max }
+    }
+
+    /// Where `v` lies in the range: 0 at its minimum, 1 at its maximum.
+    fn norm(&self, v: f64) -> f64 {
+        (v - self.min) / (self.max - self.min)
+    }
+}
+
+/// Cell `(width, height)` for a `rows` x `cols` matrix: filling about
+/// 720x560 pixels, square-ish when the shape allows. Fails if the grid of
+/// cells would be too large.
+fn cell_size(rows: usize, cols: usize) -> Result<(u32, u32)> {
+    let mut cell_w = (720 / cols as u32).clamp(3, 64);
+    let mut cell_h = (560 / rows as u32).clamp(3, 64);
     if cell_w <= 2 * cell_h && cell_h <= 2 * cell_w {
         let s = cell_w.min(cell_h);
         (cell_w, cell_h) = (s, s);
     }
-    let grid_w = cell_w.saturating_mul(nc as u32);
-    let grid_h = cell_h.saturating_mul(nr as u32);
-    check_size(grid_w, grid_h)?;
+    check_size(
+        cell_w.saturating_mul(cols as u32),
+        cell_h.saturating_mul(rows as u32),
+    )?;
+    Ok((cell_w, cell_h))
+}
 
-    // Value annotations.
-    let integers = finite.iter().all(|v| v.fract() == 0.0 && v.abs() < 1e9);
-    let small = finite.iter().all(|v| v.abs() < 10.0);
-    let format_value = |v: f64| {
-        if !v.is_finite() {
-            String::new()
-        } else if integers {
-            format!("{v:.0}")
-        } else if small {
-            format!("{v:.2}")
-        } else {
-            fmt_num(v)
-        }
-    };
-    let texts: Vec<Vec<String>> = matrix
-        .iter()
-        .map(|row| row.iter().map(|&v| format_value(v)).collect())
-        .collect();
-    let mut annot_size = 16f64.min(f64::from(cell_h) * 0.5).floor();
-    if annotate {
-        let widest = texts
-            .iter()
-            .flatten()
-            .max_by_key(|t| t.len())
-            .map_or("", String::as_str);
-        while annot_size >= 9.0 && text_width(widest, annot_size) + 4 > cell_w {
-            annot_size -= 1.0;
-        }
-    }
-    let annotate = annotate && annot_size >= 9.0;
+/// The value written in each cell, and at what size.
+struct Annotations {
+    /// One text per cell, row by row (empty for non-finite values).
+    texts: Vec<Vec<String>>,
+    /// Font size, shrunk until the widest text fits its cell.
+    size: f64,
+    /// Whether annotations were asked for and fit at a readable size.
+    visible: bool,
+}
 
-    // Labels.
-    let row_texts: Vec<String> = row_labels
-        .iter()
-        .map(|l| fit_text(l, HEAT_LABEL, MAX_LABEL))
-        .collect();
-    let col_texts: Vec<String> = col_labels
-        .iter()
-        .map(|l| fit_text(l, HEAT_LABEL, MAX_LABEL))
-        .collect();
-    let row_w = max_text_width(row_texts.iter().map(String::as_str), HEAT_LABEL);
-    let row_area = if row_w > 0 { row_w + 12 } else { 0 };
-    let row_step = (22 / cell_h + u32::from(22 % cell_h != 0)).max(1) as usize;
-    let col_w = max_text_width(col_texts.iter().map(String::as_str), HEAT_LABEL);
-    let col_rotated = col_w + 6 > cell_w;
-    let col_area = if col_texts.is_empty() {
-        6
-    } else if col_rotated {
-        col_w + 16
-    } else {
-        30
-    };
-    let col_step = if col_rotated {
-        (22 / cell_w + u32::from(22 % cell_w != 0)).max(1)
-    } else {
-        1
-    } as usize;
-    let x_name_h = if x_name.is_empty() { 0 } else { 34 };
-    let y_name_w = if y_name.is_empty() { 0 } else { 34 };
-    let ticks = linear_ticks(vmin, vmax, 4);
-    let tick_texts = tick_labels(&ticks, false);
-    let tick_w = max_text_width(tick_texts.iter().map(String::as_str), LABEL_SIZE);
-    let title_h = if title.is_empty() { 0 } else { TITLE_HEIGHT };
-
-    let grid_x = MARGIN + y_name_w + row_area;
-    let grid_y = MARGIN + title_h;
-    let bar_x = grid_x + grid_w + COLORBAR_GAP;
-    let bar_h = grid_h.max(120);
-    let content_w = bar_x + COLORBAR_W + 8 + tick_w + MARGIN;
-    let total_w = content_w.max(if title.is_empty() {
-        0
-    } else {
-        text_width(title, TITLE_SIZE) + 2 * MARGIN
-    });
-    let total_h = grid_y + grid_h.max(bar_h) + col_area + x_name_h + MARGIN;
-    check_size(total_w, total_h)?;
-
-    // Cells and colour bar go straight into the pixel buffer.
-    let stride = total_w as usize * 3;
-    let mut buf = vec![255u8; stride * total_h as usize];
-    let mut fill = |x0: u32, y0: u32, w: u32, h: u32, color: [u8; 3]| {
-        for y in y0..y0 + h {
-            let row = &mut buf[y as usize * stride + x0 as usize * 3..][..w as usize * 3];
-            for px in row.chunks_exact_mut(3) {
-                px.copy_from_slice(&color);
-            }
-        }
-    };
-    for (r, row) in matrix.iter().enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            let color = if v.is_finite() {
-                blues(norm(v))
+impl Annotations {
+    /// Formats every cell of `matrix` (whole numbers as integers, small values
+    /// with two decimals) and picks a size that fits cells of `cell` pixels.
+    fn new(matrix: &[Vec<f64>], finite: &[f64], cell: (u32, u32), annotate: bool) -> Annotations {
+        let (cell_w, cell_h) = cell;
+        let integers = finite.iter().all(|v| v.fract() == 0.0 && v.abs() < 1e9);
+        let small = finite.iter().all(|v| v.abs() < 10.0);
+        let format_value = |v: f64| {
+            if !v.is_finite() {
+                String::new()
+            } else if integers {
+                format!("{v:.0}")
+            } else if small {
+                format!("{v:.2}")
             } else {
-                NAN_COLOR
-            };
-            fill(
-                grid_x + c as u32 * cell_w,
-                grid_y + r as u32 * cell_h,
-                cell_w,
-                cell_h,
-                color,
-            );
-        }
-    }
-    for y in 0..bar_h {
-        let t = 1.0 - f64::from(y) / f64::from(bar_h - 1);
-        fill(bar_x, grid_y + y, COLORBAR_W, 1, blues(t));
-    }
-    // Frames around the grid and the colour bar.
-    for (x, y, w, h) in [
-        (grid_x, grid_y, grid_w, grid_h),
-        (bar_x, grid_y, COLORBAR_W, bar_h),
-    ] {
-        fill(x - 1, y - 1, w + 2, 1, FRAME);
-        fill(x - 1, y + h, w + 2, 1, FRAME);
-        fill(x - 1, y - 1, 1, h + 2, FRAME);
-        fill(x + w, y - 1, 1, h + 2, FRAME);
-    }
-
-    render_on(total_w, total_h, buf, |root| {
-        if !title.is_empty() {
-            draw_text(
-                root,
-                &fit_text(title, TITLE_SIZE, total_w - 2 * MARGIN),
-                (total_w as i32 / 2, (MARGIN + title_h / 2) as i32 - 8),
-                TITLE_SIZE,
-                BLACK,
-                Anchor::new(HPos::Center, VPos::Center),
-            )?;
-        }
+                fmt_num(v)
+            }
+        };
+        let texts: Vec<Vec<String>> = matrix
+            .iter()
+            .map(|row| row.iter().map(|&v| format_value(v)).collect())
+            .collect();
+        let mut size = 16f64.min(f64::from(cell_h) * 0.5).floor();
         if annotate {
-            for (r, row) in matrix.iter().enumerate() {
-                for (c, &v) in row.iter().enumerate() {
-                    let color = if v.is_finite() && norm(v) > 0.55 {
-                        WHITE
-                    } else {
-                        BLACK
-                    };
-                    draw_text(
-                        root,
-                        &texts[r][c],
-                        (
-                            (grid_x + c as u32 * cell_w + cell_w / 2) as i32,
-                            (grid_y + r as u32 * cell_h + cell_h / 2) as i32,
-                        ),
-                        annot_size,
-                        color,
-                        Anchor::new(HPos::Center, VPos::Center),
-                    )?;
-                }
+            let widest = texts
+                .iter()
+                .flatten()
+                .max_by_key(|t| t.len())
+                .map_or("", String::as_str);
+            while size >= 9.0 && text_width(widest, size) + 4 > cell_w {
+                size -= 1.0;
             }
         }
-        for (r, label) in row_texts.iter().enumerate().step_by(row_step) {
-            draw_text(
-                root,
-                label,
-                (
-                    (grid_x - 8) as i32,
-                    (grid_y + r as u32 * cell_h + cell_h / 2) as i32,
-                ),
-                HEAT_LABEL,
-                BLACK,
-                Anchor::new(HPos::Right, VPos::Center),
-            )?;
+        Annotations {
+            texts,
+            size,
+            visible: annotate && size >= 9.0,
         }
-        let label_y = (grid_y + grid_h + 8) as i32;
-        for (c, label) in col_texts.iter().enumerate().step_by(col_step) {
-            let x = (grid_x + c as u32 * cell_w + cell_w / 2) as i32;
-            let anchor = if col_rotated {
+    }
+}
+
+/// Row and column labels, shortened to fit, with the room they need.
+struct AxisLabels {
+    /// Row labels (empty for none).
+    rows: Vec<String>,
+    /// Width left of the grid for the row labels.
+    row_area: u32,
+    /// Every `row_step`-th row label is drawn, so that they do not overlap.
+    row_step: usize,
+    /// Column labels (empty for none).
+    cols: Vec<String>,
+    /// Whether column labels are written vertically.
+    col_rotated: bool,
+    /// Height under the grid for the column labels.
+    col_area: u32,
+    /// Every `col_step`-th column label is drawn.
+    col_step: usize,
+}
+
+impl AxisLabels {
+    /// Fits the labels to cells of `cell` pixels, rotating column labels
+    /// wider than their cell and thinning out crowded ones.
+    fn new(row_labels: &[String], col_labels: &[String], cell: (u32, u32)) -> AxisLabels {
+        let (cell_w, cell_h) = cell;
+        let fit = |labels: &[String]| -> Vec<String> {
+            labels
+                .iter()
+                .map(|l| fit_text(l, HEAT_LABEL, MAX_LABEL))
+                .collect()
+        };
+        let rows = fit(row_labels);
+        let cols = fit(col_labels);
+        let row_w = max_text_width(rows.iter().map(String::as_str), HEAT_LABEL);
+        let row_area = if row_w > 0 { row_w + 12 } else { 0 };
+        let row_step = (22 / cell_h + u32::from(22 % cell_h != 0)).max(1) as usize;
+        let col_w = max_text_width(cols.iter().map(String::as_str), HEAT_LABEL);
+        let col_rotated = col_w + 6 > cell_w;
+        let col_area = if cols.is_empty() {
+            6
+        } else if col_rotated {
+            col_w + 16
+        } else {
+            30
+        };
+        let col_step = if col_rotated {
+            (22 / cell_w + u32::from(22 % cell_w != 0)).max(1)
+        } else {
+            1
+        } as usize;
+        AxisLabels {
+            rows,
+            row_area,
+            row_step,
+            cols,
+            col_rotated,
+            col_area,
+            col_step,
+        }
+    }
+}
+
+/// Pixel positions and sizes of the parts of a heatmap.
+struct HeatmapLayout {
+    cell_w: u32,
+    cell_h: u32,
+    /// Top-left corner of the grid of cells.
+    grid_x: u32,
+    grid_y: u32,
+    grid_w: u32,
+    grid_h: u32,
+    /// Left edge of the colour bar (its top is `grid_y`).
+    bar_x: u32,
+    bar_h: u32,
+    /// Height of the title line (0 without a title).
+    title_h: u32,
+    /// Height under the grid for the column labels.
+    col_area: u32,
+    /// Height of the x axis name line (0 without one).
+    x_name_h: u32,
+    /// Width of the y axis name column (0 without one).
+    y_name_w: u32,
+    total_w: u32,
+    total_h: u32,
+}
+
+impl HeatmapLayout {
+    /// Places grid, labels, axis names and colour bar for a `shape` =
+    /// `(rows, cols)` matrix of `cell`-sized cells; `texts` are the title and
+    /// the x and y axis names. Fails if the figure would be too large.
+    fn new(
+        texts: (&str, &str, &str),
+        shape: (usize, usize),
+        cell: (u32, u32),
+        labels: &AxisLabels,
+        tick_texts: &[String],
+    ) -> Result<HeatmapLayout> {
+        let (title, x_name, y_name) = texts;
+        let (cell_w, cell_h) = cell;
+        let grid_w = cell_w.saturating_mul(shape.1 as u32);
+        let grid_h = cell_h.saturating_mul(shape.0 as u32);
+        let x_name_h = if x_name.is_empty() { 0 } else { 34 };
+        let y_name_w = if y_name.is_empty() { 0 } else { 34 };
+        let tick_w = max_text_width(tick_texts.iter().map(String::as_str), LABEL_SIZE);
+        let title_h = if title.is_empty() { 0 } else { TITLE_HEIGHT };
+
+        let grid_x = MARGIN + y_name_w + labels.row_area;
+        let grid_y = MARGIN + title_h;
+        let bar_x = grid_x + grid_w + COLORBAR_GAP;
+        let bar_h = grid_h.max(120);
+        let content_w = bar_x + COLORBAR_W + 8 + tick_w + MARGIN;
+        let total_w = content_w.max(if title.is_empty() {
+            0
+        } else {
+            text_width(title, TITLE_SIZE) + 2 * MARGIN
+        });
+        let total_h = grid_y + grid_h.max(bar_h) + labels.col_area + x_name_h + MARGIN;
+        check_size(total_w, total_h)?;
+        Ok(HeatmapLayout {
+            cell_w,
+            cell_h,
+            grid_x,
+            grid_y,
+            grid_w,
+            grid_h,
+            bar_x,
+            bar_h,
+            title_h,
+            col_area: labels.col_area,
+            x_name_h,
+            y_name_w,
+            total_w,
+            total_h,
+        })
+    }
+
+    /// Centre of cell `(r, c)` in pixels.
+    fn cell_center(&self, r: usize, c: usize) -> (i32, i32) {
+        (
+            (self.grid_x + c as u32 * self.cell_w + self.cell_w / 2) as i32,
+            (self.grid_y + r as u32 * self.cell_h + self.cell_h / 2) as i32,
+        )
+    }
+
+    /// A white RGB buffer with the cells, the colour bar and their frames painted in.
+    fn paint(&self, matrix: &[Vec<f64>], range: &ValueRange) -> Vec<u8> {
+        let width = self.total_w;
+        let mut buf = vec![255u8; width as usize * 3 * self.total_h as usize];
+        for (r, row) in matrix.iter().enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                let color = if v.is_finite() {
+                    blues(range.norm(v))
+                } else {
+                    NAN_COLOR
+                };
+                let corner = (
+                    self.grid_x + c as u32 * self.cell_w,
+                    self.grid_y + r as u32 * self.cell_h,
+                );
+                fill_rect(&mut buf, width, corner, (self.cell_w, self.cell_h), color);
+            }
+        }
+        for y in 0..self.bar_h {
+            let t = 1.0 - f64::from(y) / f64::from(self.bar_h - 1);
+            let corner = (self.bar_x, self.grid_y + y);
+            fill_rect(&mut buf, width, corner, (COLORBAR_W, 1), blues(t));
+        }
+        for (corner, size) in [
+            ((self.grid_x, self.grid_y), (self.grid_w, self.grid_h)),
+            ((self.bar_x, self.grid_y), (COLORBAR_W, self.bar_h)),
+        ] {
+            frame_rect(&mut buf, width, corner, size, FRAME);
+        }
+        buf
+    }
+
+    /// Writes the title, shortened to fit, centred above the grid.
+    fn draw_title(&self, root: &Area, title: &str) -> Result<()> {
+        if title.is_empty() {
+            return Ok(());
+        }
+        draw_text(
+            root,
+            &fit_text(title, TITLE_SIZE, self.total_w - 2 * MARGIN),
+            (
+                self.total_w as i32 / 2,
+                (MARGIN + self.title_h / 2) as i32 - 8,
+            ),
+            TITLE_SIZE,
+            BLACK,
+            Anchor::new(HPos::Center, VPos::Center),
+        )
+    }
+
+    /// Writes each value in its cell, white on dark cells and black on light ones.
+    fn draw_annotations(
+        &self,
+        root: &Area,
+        matrix: &[Vec<f64>],
+        range: &ValueRange,
+        annotations: &Annotations,
+    ) -> Result<()> {
+        for (r, row) in matrix.iter().enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                let color = if v.is_finite() && range.norm(v) > 0.55 {
+                    WHITE
+                } else {
+                    BLACK
+                };
+                draw_text(
+                    root,
+                    &annotations.texts[r][c],
+                    self.cell_center(r, c),
+                    annotations.size,
+                    color,
+                    Anchor::new(HPos::Center, VPos::Center),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the row labels left of the grid, the column labels under it and
+    /// the axis names beyond them (an empty name draws nothing).
+    fn draw_axis_labels(
+        &self,
+        root: &Area,
+        labels: &AxisLabels,
+        x_name: &str,
+        y_name: &str,
+    ) -> Result<()> {
+        for (r, label) in labels.rows.iter().enumerate().step_by(labels.row_step) {
+            let (_, y) = self.cell_center(r, 0);
+            let anchor = Anchor::new(HPos::Right, VPos::Center);
+            let pos = ((self.grid_x - 8) as i32, y);
+            draw_text(root, label, pos, HEAT_LABEL, BLACK, anchor)?;
+        }
+        let label_y = (self.grid_y + self.grid_h + 8) as i32;
+        for (c, label) in labels.cols.iter().enumerate().step_by(labels.col_step) {
+            let (x, _) = self.cell_center(0, c);
+            let anchor = if labels.col_rotated {
                 Anchor::vertical(HPos::Right, VPos::Center)
             } else {
                 Anchor::new(HPos::Center, VPos::Top)
             };
             draw_text(root, label, (x, label_y), HEAT_LABEL, BLACK, anchor)?;
         }
-        if !x_name.is_empty() {
-            draw_text(
-                root,
-                x_name,
-                (
-                    (grid_x + grid_w / 2) as i32,
-                    (grid_y + grid_h + col_area + x_name_h / 2) as i32,
-                ),
-                AXIS_SIZE,
-                BLACK,
-                Anchor::new(HPos::Center, VPos::Center),
-            )?;
-        }
-        if !y_name.is_empty() {
-            draw_text(
-                root,
-                y_name,
-                ((MARGIN + y_name_w / 2) as i32, (grid_y + grid_h / 2) as i32),
-                AXIS_SIZE,
-                BLACK,
-                Anchor::vertical(HPos::Center, VPos::Center),
-            )?;
-        }
-        for (&t, text) in ticks.iter().zip(&tick_texts) {
-            let y = grid_y + ((1.0 - norm(t)) * f64::from(bar_h - 1)).round() as u32;
+        let x_name_pos = (
+            (self.grid_x + self.grid_w / 2) as i32,
+            (self.grid_y + self.grid_h + self.col_area + self.x_name_h / 2) as i32,
+        );
+        let center = Anchor::new(HPos::Center, VPos::Center);
+        draw_text(root, x_name, x_name_pos, AXIS_SIZE, BLACK, center)?;
+        let y_name_pos = (
+            (MARGIN + self.y_name_w / 2) as i32,
+            (self.grid_y + self.grid_h / 2) as i32,
+        );
+        let vertical = Anchor::vertical(HPos::Center, VPos::Center);
+        draw_text(root, y_name, y_name_pos, AXIS_SIZE, BLACK, vertical)
+    }
+
+    /// Draws the tick marks and value labels right of the colour bar.
+    fn draw_colorbar_ticks(
+        &self,
+        root: &Area,
+        range: &ValueRange,
+        ticks: &[f64],
+        tick_texts: &[String],
+    ) -> Result<()> {
+        let bar_right = self.bar_x + COLORBAR_W;
+        for (&t, text) in ticks.iter().zip(tick_texts) {
+            let y =
+                self.grid_y + ((1.0 - range.norm(t)) * f64::from(self.bar_h - 1)).round() as u32;
             root.draw(&PathElement::new(
                 vec![
-                    ((bar_x + COLORBAR_W) as i32, y as i32),
-                    ((bar_x + COLORBAR_W + 4) as i32, y as i32),
+                    (bar_right as i32, y as i32),
+                    ((bar_right + 4) as i32, y as i32),
                 ],
                 RGBColor(FRAME[0], FRAME[1], FRAME[2]),
             ))?;
             draw_text(
                 root,
                 text,
-                ((bar_x + COLORBAR_W + 8) as i32, y as i32),
+                ((bar_right + 8) as i32, y as i32),
                 LABEL_SIZE,
                 BLACK,
                 Anchor::new(HPos::Left, VPos::Center),
             )?;
         }
         Ok(())
-    })
+    }
 }
 
 #[cfg(test)]

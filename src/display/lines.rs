@@ -1,13 +1,17 @@
 //! Line plots: [`line_plot`] for curves such as training and validation loss.
 
+use std::ops::Range;
+
 use anyhow::{bail, Result};
 use plotters::coord::ranged1d::Ranged;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::canvas::{
     draw_mesh, draw_text, label_axes, log_ticks, max_text_width, pad_range, palette, render,
-    split_title, text_width, x_area_size, y_area_size, Anchor, Area, Ticked, DARK_GRAY, LABEL_SIZE,
+    split_title, text_width, x_area_size, y_area_size, Anchor, Area, Ticked, TickedChart,
+    DARK_GRAY, LABEL_SIZE,
 };
 use super::figure::Figure;
 
@@ -201,12 +205,39 @@ impl Plot<'_> {
     fn draw<Y: Ranged<ValueType = f64>>(&self, root: &Area, y: Ticked<Y>) -> Result<()> {
         let body = split_title(root, self.title)?;
         let (width, _) = root.dim_in_pixel();
+        let mut chart = self.build_chart(&body, width, y)?;
+        label_axes(root, &chart, self.x_label, self.y_label)?;
+        let (x_pixels, y_pixels) = chart.plotting_area().get_pixel_range();
+        let plot = PlotPixels {
+            x: x_pixels,
+            y: y_pixels,
+        };
+        let all_segments: Vec<Vec<Vec<(f64, f64)>>> =
+            self.series.iter().map(|s| self.segments(s)).collect();
+        self.draw_curves(&mut chart, &all_segments)?;
+
+        let samples = curve_samples(&chart, &all_segments);
+        let mut occupied: Vec<Rect> = Vec::new();
+        if let Some(legend) = self.draw_legend(root, &plot, &samples)? {
+            occupied.push(legend);
+        }
+        self.draw_marker_labels(root, &chart, &plot, &mut occupied)
+    }
+
+    /// Builds the chart on `body` (the figure below its title, in a figure
+    /// `width` pixels wide) and draws its grid lines and axes.
+    fn build_chart<'a, 'b, Y: Ranged<ValueType = f64>>(
+        &self,
+        body: &'a Area<'b>,
+        width: u32,
+        y: Ticked<Y>,
+    ) -> Result<LineChart<'a, 'b, Y>> {
         let x = Ticked::linear(
             self.x_range.0,
             self.x_range.1,
             (width as usize / 100).clamp(3, 10),
         );
-        let mut chart = ChartBuilder::on(&body)
+        let mut chart = ChartBuilder::on(body)
             .margin_left(12)
             .margin_right(28)
             .margin_top(if self.title.is_empty() { 18 } else { 4 })
@@ -215,17 +246,20 @@ impl Plot<'_> {
             .y_label_area_size(y_area_size(&y, self.y_label))
             .build_cartesian_2d(x, y)?;
         draw_mesh(&mut chart, true)?;
-        label_axes(root, &chart, self.x_label, self.y_label)?;
+        Ok(chart)
+    }
 
-        let (x_pixels, y_pixels) = chart.plotting_area().get_pixel_range();
+    /// Draws the dashed vertical markers and then, over them, each series'
+    /// `segments` as lines (with a dot per point for short series).
+    fn draw_curves<Y: Ranged<ValueType = f64>>(
+        &self,
+        chart: &mut LineChart<'_, '_, Y>,
+        all_segments: &[Vec<Vec<(f64, f64)>>],
+    ) -> Result<()> {
         let (ylo, yhi) = {
             let r = chart.y_range();
             (r.start, r.end)
         };
-        let all_segments: Vec<Vec<Vec<(f64, f64)>>> =
-            self.series.iter().map(|s| self.segments(s)).collect();
-
-        // Vertical markers go under the data.
         for m in self.markers {
             chart.draw_series(DashedLineSeries::new(
                 [(m.x, ylo), (m.x, yhi)],
@@ -234,7 +268,6 @@ impl Plot<'_> {
                 DARK_GRAY.stroke_width(2),
             ))?;
         }
-
         for (i, segments) in all_segments.iter().enumerate() {
             let color = palette(i);
             let count: usize = segments.iter().map(Vec::len).sum();
@@ -245,119 +278,92 @@ impl Plot<'_> {
                 }
             }
         }
+        Ok(())
+    }
 
-        // Sample the drawn curves in pixel space, to keep the legend off the data.
-        let mut samples: Vec<(i32, i32)> = Vec::new();
-        for seg in all_segments.iter().flatten() {
-            let px: Vec<(i32, i32)> = seg.iter().map(|p| chart.backend_coord(p)).collect();
-            samples.extend(px.iter().copied());
-            for pair in px.windows(2) {
-                for k in 1..8 {
-                    let t = f64::from(k) / 8.0;
-                    let lerp = |a: i32, b: i32| a + (f64::from(b - a) * t).round() as i32;
-                    samples.push((lerp(pair[0].0, pair[1].0), lerp(pair[0].1, pair[1].1)));
-                }
-            }
-        }
-        let mut occupied: Vec<Rect> = Vec::new();
-
-        // Legend, in whichever corner covers the fewest curve samples.
+    /// Draws the legend of the named series in whichever corner of the plot
+    /// covers the fewest curve `samples`; returns its rectangle, or `None`
+    /// when no series has a name.
+    fn draw_legend(
+        &self,
+        root: &Area,
+        plot: &PlotPixels,
+        samples: &[(i32, i32)],
+    ) -> Result<Option<Rect>> {
         let entries: Vec<(usize, &Series)> = self
             .series
             .iter()
             .enumerate()
             .filter(|(_, s)| !s.name.is_empty())
             .collect();
-        if !entries.is_empty() {
-            let text_w = max_text_width(entries.iter().map(|(_, s)| s.name.as_str()), LABEL_SIZE);
-            let w = (14 + LEGEND_SWATCH + 10 + text_w + 14) as i32;
-            let h = 10 + LEGEND_ROW * entries.len() as i32;
-            let inset = 10;
-            let (left, right) = (x_pixels.start + inset, x_pixels.end - inset - w);
-            let (top, bottom) = (y_pixels.start + inset, y_pixels.end - inset - h);
-            let candidates = [(right, top), (left, top), (right, bottom), (left, bottom)];
-            let cost = |&(x, y): &(i32, i32)| {
-                samples
-                    .iter()
-                    .filter(|p| {
-                        overlaps(
-                            (x - 4, y - 4, x + w + 4, y + h + 4),
-                            (p.0, p.1, p.0 + 1, p.1 + 1),
-                        )
-                    })
-                    .count()
-            };
-            let (lx, ly) = candidates
-                .iter()
-                .min_by_key(|c| cost(c))
-                .copied()
-                .expect("four candidates");
-            root.draw(&Rectangle::new(
-                [(lx, ly), (lx + w, ly + h)],
-                WHITE.mix(0.9).filled(),
-            ))?;
-            root.draw(&Rectangle::new(
-                [(lx, ly), (lx + w, ly + h)],
-                RGBColor(190, 190, 190),
-            ))?;
-            for (row, (i, s)) in entries.iter().enumerate() {
-                let color = palette(*i);
-                let cy = ly + 5 + LEGEND_ROW * row as i32 + LEGEND_ROW / 2;
-                let x0 = lx + 14;
-                let x1 = x0 + LEGEND_SWATCH as i32;
-                let points = self.segments(s).iter().map(Vec::len).sum::<usize>();
-                if points > 1 {
-                    root.draw(&PathElement::new(
-                        vec![(x0, cy), (x1, cy)],
-                        color.stroke_width(3),
-                    ))?;
-                }
-                if points <= MAX_DOTTED_POINTS {
-                    root.draw(&Circle::new(((x0 + x1) / 2, cy), 4, color.filled()))?;
-                }
-                draw_text(
-                    root,
-                    &s.name,
-                    (x1 + 10, cy),
-                    LABEL_SIZE,
-                    BLACK,
-                    Anchor::new(HPos::Left, VPos::Center),
-                )?;
-            }
-            occupied.push((lx, ly, lx + w, ly + h));
+        if entries.is_empty() {
+            return Ok(None);
         }
+        let text_w = max_text_width(entries.iter().map(|(_, s)| s.name.as_str()), LABEL_SIZE);
+        let w = (14 + LEGEND_SWATCH + 10 + text_w + 14) as i32;
+        let h = 10 + LEGEND_ROW * entries.len() as i32;
+        let (lx, ly) = legend_corner(plot, (w, h), samples);
+        root.draw(&Rectangle::new(
+            [(lx, ly), (lx + w, ly + h)],
+            WHITE.mix(0.9).filled(),
+        ))?;
+        root.draw(&Rectangle::new(
+            [(lx, ly), (lx + w, ly + h)],
+            RGBColor(190, 190, 190),
+        ))?;
+        for (row, (i, s)) in entries.iter().enumerate() {
+            let cy = ly + 5 + LEGEND_ROW * row as i32 + LEGEND_ROW / 2;
+            self.draw_legend_entry(root, (lx + 14, cy), palette(*i), s)?;
+        }
+        Ok(Some((lx, ly, lx + w, ly + h)))
+    }
 
-        // Marker labels near the top, on a light background, avoiding the legend and each other.
+    /// Draws one legend entry starting at `(x, cy)`: a line sample (for series
+    /// with more than one point), a dot (for short series) and the name.
+    fn draw_legend_entry(
+        &self,
+        root: &Area,
+        (x0, cy): (i32, i32),
+        color: RGBColor,
+        s: &Series,
+    ) -> Result<()> {
+        let x1 = x0 + LEGEND_SWATCH as i32;
+        let points = self.segments(s).iter().map(Vec::len).sum::<usize>();
+        if points > 1 {
+            root.draw(&PathElement::new(
+                vec![(x0, cy), (x1, cy)],
+                color.stroke_width(3),
+            ))?;
+        }
+        if points <= MAX_DOTTED_POINTS {
+            root.draw(&Circle::new(((x0 + x1) / 2, cy), 4, color.filled()))?;
+        }
+        draw_text(
+            root,
+            &s.name,
+            (x1 + 10, cy),
+            LABEL_SIZE,
+            BLACK,
+            Anchor::new(HPos::Left, VPos::Center),
+        )
+    }
+
+    /// Writes the marker labels near the top of the plot, left to right, on a
+    /// light background, avoiding the `occupied` rectangles and each other.
+    fn draw_marker_labels<Y: Ranged<ValueType = f64>>(
+        &self,
+        root: &Area,
+        chart: &LineChart<'_, '_, Y>,
+        plot: &PlotPixels,
+        occupied: &mut Vec<Rect>,
+    ) -> Result<()> {
+        let yhi = chart.y_range().end;
         let mut sorted: Vec<&VMarker> = self.markers.to_vec();
         sorted.sort_by(|a, b| a.x.total_cmp(&b.x));
         for m in sorted.iter().filter(|m| !m.label.is_empty()) {
             let (px, _) = chart.backend_coord(&(m.x, yhi));
             let w = text_width(&m.label, MARKER_TEXT) as i32;
-            let h = MARKER_ROW - 2;
-            // Right of the line if it fits in the plot, else left; try the other
-            // side before moving down a row.
-            let right_side = px + 5;
-            let left_side = px - 7 - w;
-            let sides: Vec<i32> = [right_side, left_side]
-                .into_iter()
-                .filter(|&l| l >= x_pixels.start + 2 && l + w <= x_pixels.end - 2)
-                .collect();
-            let sides = if sides.is_empty() {
-                vec![right_side]
-            } else {
-                sides
-            };
-            let mut row = 0;
-            let (left, rect) = 'search: loop {
-                let top = y_pixels.start + 4 + MARKER_ROW * row;
-                for &left in &sides {
-                    let rect = (left - 2, top, left + w + 2, top + h);
-                    if row >= 20 || !occupied.iter().any(|&o| overlaps(o, rect)) {
-                        break 'search (left, rect);
-                    }
-                }
-                row += 1;
-            };
+            let (left, rect) = place_marker_label(px, w, plot, occupied);
             occupied.push(rect);
             root.draw(&Rectangle::new(
                 [(rect.0, rect.1), (rect.2, rect.3)],
@@ -373,6 +379,93 @@ impl Plot<'_> {
             )?;
         }
         Ok(())
+    }
+}
+
+/// A line plot's chart: linear x axis, linear or logarithmic y axis.
+type LineChart<'a, 'b, Y> = TickedChart<'a, 'b, RangedCoordf64, Y>;
+
+/// The pixel extent of the plotting area.
+struct PlotPixels {
+    x: Range<i32>,
+    y: Range<i32>,
+}
+
+/// Pixel positions along the drawn curves (the points and seven steps
+/// between each pair), to keep the legend off the data.
+fn curve_samples<Y: Ranged<ValueType = f64>>(
+    chart: &LineChart<'_, '_, Y>,
+    all_segments: &[Vec<Vec<(f64, f64)>>],
+) -> Vec<(i32, i32)> {
+    let mut samples: Vec<(i32, i32)> = Vec::new();
+    for seg in all_segments.iter().flatten() {
+        let px: Vec<(i32, i32)> = seg.iter().map(|p| chart.backend_coord(p)).collect();
+        samples.extend(px.iter().copied());
+        for pair in px.windows(2) {
+            for k in 1..8 {
+                let t = f64::from(k) / 8.0;
+                let lerp = |a: i32, b: i32| a + (f64::from(b - a) * t).round() as i32;
+                samples.push((lerp(pair[0].0, pair[1].0), lerp(pair[0].1, pair[1].1)));
+            }
+        }
+    }
+    samples
+}
+
+/// Top-left corner for a legend of `size` = `(w, h)` pixels: the plot corner
+/// (top right, top left, bottom right, bottom left on a tie) that covers the
+/// fewest `samples`.
+fn legend_corner(plot: &PlotPixels, (w, h): (i32, i32), samples: &[(i32, i32)]) -> (i32, i32) {
+    let inset = 10;
+    let (left, right) = (plot.x.start + inset, plot.x.end - inset - w);
+    let (top, bottom) = (plot.y.start + inset, plot.y.end - inset - h);
+    let candidates = [(right, top), (left, top), (right, bottom), (left, bottom)];
+    let cost = |&(x, y): &(i32, i32)| {
+        samples
+            .iter()
+            .filter(|p| {
+                overlaps(
+                    (x - 4, y - 4, x + w + 4, y + h + 4),
+                    (p.0, p.1, p.0 + 1, p.1 + 1),
+                )
+            })
+            .count()
+    };
+    candidates
+        .iter()
+        .min_by_key(|c| cost(c))
+        .copied()
+        .expect("four candidates")
+}
+
+/// Where to put a label `w` pixels wide for the marker at pixel column `px`:
+/// right of the line if it fits in the plot, else left; the other side is
+/// tried before moving down a row, until the label overlaps nothing in
+/// `occupied` (or 20 rows down). Returns the text's left edge and its
+/// background rectangle.
+fn place_marker_label(px: i32, w: i32, plot: &PlotPixels, occupied: &[Rect]) -> (i32, Rect) {
+    let h = MARKER_ROW - 2;
+    let right_side = px + 5;
+    let left_side = px - 7 - w;
+    let sides: Vec<i32> = [right_side, left_side]
+        .into_iter()
+        .filter(|&l| l >= plot.x.start + 2 && l + w <= plot.x.end - 2)
+        .collect();
+    let sides = if sides.is_empty() {
+        vec![right_side]
+    } else {
+        sides
+    };
+    let mut row = 0;
+    loop {
+        let top = plot.y.start + 4 + MARKER_ROW * row;
+        for &left in &sides {
+            let rect = (left - 2, top, left + w + 2, top + h);
+            if row >= 20 || !occupied.iter().any(|&o| overlaps(o, rect)) {
+                return (left, rect);
+            }
+        }
+        row += 1;
     }
 }
 

@@ -1,12 +1,13 @@
 //! Scatter plots of 2-D points coloured by class: [`scatter_plot`].
 
 use anyhow::{bail, ensure, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::canvas::{
     draw_mesh, draw_text, fit_text, label_axes, max_text_width, pad_range, palette, render,
-    split_title, x_area_size, y_area_size, Anchor, Ticked, LABEL_SIZE,
+    split_title, x_area_size, y_area_size, Anchor, Area, Ticked, TickedChart, LABEL_SIZE,
 };
 use super::figure::Figure;
 
@@ -60,33 +61,10 @@ pub fn scatter_plot_sized(
         points.len(),
         classes.len()
     );
-    let finite = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite();
-    let mut bounds: Option<(f64, f64, f64, f64)> = None;
-    for &(x, y) in points.iter().filter(|p| finite(p)) {
-        bounds = Some(match bounds {
-            None => (x, x, y, y),
-            Some((x0, x1, y0, y1)) => (x0.min(x), x1.max(x), y0.min(y), y1.max(y)),
-        });
-    }
-    let Some((xmin, xmax, ymin, ymax)) = bounds else {
+    let Some(ranges) = axis_ranges(points) else {
         bail!("scatter plot {title:?} has no finite point to draw");
     };
-    let (x0, x1) = pad_range(xmin, xmax, 0.04);
-    let (y0, y1) = pad_range(ymin, ymax, 0.04);
-
-    let max_class = classes.iter().copied().max();
-    let n_legend = class_names.len().max(max_class.map_or(0, |c| c + 1));
-    let mut present = vec![false; n_legend];
-    for &c in classes {
-        present[c] = true;
-    }
-    let legend: Vec<(usize, String)> = (0..n_legend)
-        .filter(|&c| c < class_names.len() || present[c])
-        .map(|c| {
-            let name = class_names.get(c).cloned().unwrap_or_else(|| c.to_string());
-            (c, fit_text(&name, LABEL_SIZE, MAX_LEGEND_TEXT))
-        })
-        .collect();
+    let legend = legend_entries(classes, class_names);
     let legend_w = if legend.is_empty() {
         0
     } else {
@@ -100,52 +78,123 @@ pub fn scatter_plot_sized(
     render(width, height, |root| {
         let body = split_title(root, title)?;
         let (plot_area, legend_area) = body.split_horizontally(width - legend_w);
-        let (plot_w, plot_h) = plot_area.dim_in_pixel();
-        let x = Ticked::linear(x0, x1, (plot_w as usize / 100).clamp(3, 10));
-        let y = Ticked::linear(y0, y1, (plot_h as usize / 80).clamp(3, 8));
-        let mut chart = ChartBuilder::on(&plot_area)
-            .margin_left(12)
-            .margin_right(10)
-            .margin_top(if title.is_empty() { 18 } else { 4 })
-            .margin_bottom(8)
-            .x_label_area_size(x_area_size(x_label))
-            .y_label_area_size(y_area_size(&y, y_label))
-            .build_cartesian_2d(x, y)?;
-        draw_mesh(&mut chart, true)?;
+        let mut chart = build_chart(&plot_area, title, x_label, y_label, ranges)?;
         label_axes(root, &chart, x_label, y_label)?;
-        // Smaller dots when there are many points, so clusters stay visible.
-        let radius = match points.len() {
-            0..=500 => 5,
-            501..=3000 => 3,
-            _ => 2,
-        };
-        chart.draw_series(
-            points
-                .iter()
-                .zip(classes)
-                .filter(|(p, _)| finite(p))
-                .map(|(&p, &c)| Circle::new(p, radius, palette(c).mix(0.75).filled())),
-        )?;
-
-        // Legend: a coloured dot and the class name per line, top of the right column.
-        let (legend_x, legend_y) = legend_area.get_base_pixel();
-        let (_, plot_pixels) = chart.plotting_area().get_pixel_range();
-        let row_h = 26;
-        for (i, (c, name)) in legend.iter().enumerate() {
-            let y = plot_pixels.start + 10 + row_h * i as i32 + row_h / 2;
-            let y = y.max(legend_y + row_h / 2);
-            root.draw(&Circle::new((legend_x + 16, y), 6, palette(*c).filled()))?;
-            draw_text(
-                root,
-                name,
-                (legend_x + 32, y),
-                LABEL_SIZE,
-                BLACK,
-                Anchor::new(HPos::Left, VPos::Center),
-            )?;
-        }
-        Ok(())
+        draw_points(&mut chart, points, classes)?;
+        draw_legend(root, &chart, legend_area.get_base_pixel(), &legend)
     })
+}
+
+/// Whether both coordinates of a point are finite.
+fn is_finite_point(&(x, y): &(f64, f64)) -> bool {
+    x.is_finite() && y.is_finite()
+}
+
+/// The x and y ranges that hold every finite point with a small margin, or
+/// `None` if no point is finite.
+fn axis_ranges(points: &[(f64, f64)]) -> Option<((f64, f64), (f64, f64))> {
+    let mut bounds: Option<(f64, f64, f64, f64)> = None;
+    for &(x, y) in points.iter().filter(|p| is_finite_point(p)) {
+        bounds = Some(match bounds {
+            None => (x, x, y, y),
+            Some((x0, x1, y0, y1)) => (x0.min(x), x1.max(x), y0.min(y), y1.max(y)),
+        });
+    }
+    let (xmin, xmax, ymin, ymax) = bounds?;
+    Some((pad_range(xmin, xmax, 0.04), pad_range(ymin, ymax, 0.04)))
+}
+
+/// The legend: each named class and each class that occurs, in order, with
+/// its name (or number) shortened to fit.
+fn legend_entries(classes: &[usize], class_names: &[String]) -> Vec<(usize, String)> {
+    let max_class = classes.iter().copied().max();
+    let n_legend = class_names.len().max(max_class.map_or(0, |c| c + 1));
+    let mut present = vec![false; n_legend];
+    for &c in classes {
+        present[c] = true;
+    }
+    (0..n_legend)
+        .filter(|&c| c < class_names.len() || present[c])
+        .map(|c| {
+            let name = class_names.get(c).cloned().unwrap_or_else(|| c.to_string());
+            (c, fit_text(&name, LABEL_SIZE, MAX_LEGEND_TEXT))
+        })
+        .collect()
+}
+
+/// A scatter plot's chart: linear x and y axes.
+type ScatterChart<'a, 'b> = TickedChart<'a, 'b, RangedCoordf64, RangedCoordf64>;
+
+/// Builds the chart over `ranges` = `((x0, x1), (y0, y1))` on `plot_area`
+/// (the figure below its title, left of the legend) and draws its grid lines
+/// and axes.
+fn build_chart<'a, 'b>(
+    plot_area: &'a Area<'b>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    ranges: ((f64, f64), (f64, f64)),
+) -> Result<ScatterChart<'a, 'b>> {
+    let ((x0, x1), (y0, y1)) = ranges;
+    let (plot_w, plot_h) = plot_area.dim_in_pixel();
+    let x = Ticked::linear(x0, x1, (plot_w as usize / 100).clamp(3, 10));
+    let y = Ticked::linear(y0, y1, (plot_h as usize / 80).clamp(3, 8));
+    let mut chart = ChartBuilder::on(plot_area)
+        .margin_left(12)
+        .margin_right(10)
+        .margin_top(if title.is_empty() { 18 } else { 4 })
+        .margin_bottom(8)
+        .x_label_area_size(x_area_size(x_label))
+        .y_label_area_size(y_area_size(&y, y_label))
+        .build_cartesian_2d(x, y)?;
+    draw_mesh(&mut chart, true)?;
+    Ok(chart)
+}
+
+/// Draws each finite point as a translucent dot in its class colour; dots are
+/// smaller when there are many points, so that clusters stay visible.
+fn draw_points(chart: &mut ScatterChart, points: &[(f64, f64)], classes: &[usize]) -> Result<()> {
+    let radius = match points.len() {
+        0..=500 => 5,
+        501..=3000 => 3,
+        _ => 2,
+    };
+    chart.draw_series(
+        points
+            .iter()
+            .zip(classes)
+            .filter(|(p, _)| is_finite_point(p))
+            .map(|(&p, &c)| Circle::new(p, radius, palette(c).mix(0.75).filled())),
+    )?;
+    Ok(())
+}
+
+/// Draws the legend in the right column whose top-left corner is
+/// `legend_origin`: a coloured dot and the class name per line, starting
+/// level with the top of the plot.
+fn draw_legend(
+    root: &Area,
+    chart: &ScatterChart,
+    legend_origin: (i32, i32),
+    legend: &[(usize, String)],
+) -> Result<()> {
+    let (legend_x, legend_y) = legend_origin;
+    let (_, plot_pixels) = chart.plotting_area().get_pixel_range();
+    let row_h = 26;
+    for (i, (c, name)) in legend.iter().enumerate() {
+        let y = plot_pixels.start + 10 + row_h * i as i32 + row_h / 2;
+        let y = y.max(legend_y + row_h / 2);
+        root.draw(&Circle::new((legend_x + 16, y), 6, palette(*c).filled()))?;
+        draw_text(
+            root,
+            name,
+            (legend_x + 32, y),
+            LABEL_SIZE,
+            BLACK,
+            Anchor::new(HPos::Left, VPos::Center),
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@ pub enum GanKind {
 }
 
 impl GanKind {
+    /// All three, in the order they are trained and reported.
+    pub const ALL: [GanKind; 3] = [GanKind::Gan, GanKind::AcGan, GanKind::ConvAcGan];
+
     /// Whether the generator takes a class and the discriminator predicts one.
     pub fn conditional(self) -> bool {
         !matches!(self, GanKind::Gan)

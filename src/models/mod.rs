@@ -9,4 +9,4 @@ pub use matcher::Matcher;
 pub mod gan;
 pub use gan::{Discriminator, GanArch, GanKind, Generator, WeightInit};
 pub mod classifier;
-pub use classifier::DigitClassifier;
+pub use classifier::{ClassifierArch, DigitClassifier};

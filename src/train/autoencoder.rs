@@ -396,7 +396,6 @@ pub fn train_autoencoder(
     out: Option<&Path>,
     progress: &mut Progress,
 ) -> anyhow::Result<AutoencoderRun> {
-    use super::guard::{check_same_run, RunKind};
     use super::resume::{self, RESUME_FILE};
     config.validate()?;
     anyhow::ensure!(!train.is_empty(), "the training set is empty");
@@ -404,30 +403,9 @@ pub fn train_autoencoder(
     let mut run = AutoencoderRun::new(config, device)?;
     let mut opt = config.optimizer.build(&run.vs)?;
     if let Some(dir) = out {
-        if check_same_run(dir, RunKind::Autoencoder, "config.json", config)? {
-            if dir.join("metrics.json").exists() {
-                progress.line(&format!(
-                    "[{}] already finished in {}: loaded (pass --force or another folder to train again)",
-                    config.name,
-                    dir.display()
-                ));
-                return load_autoencoder(dir, device);
-            }
-            if dir.join(RESUME_FILE).exists() {
-                run.history = resume::load(
-                    &dir.join(RESUME_FILE),
-                    &mut [("model", &mut run.vs)],
-                    &mut [("optimizer", &mut opt)],
-                )?;
-            } else {
-                anyhow::ensure!(
-                    !dir.join("checkpoint.safetensors").exists(),
-                    "{} holds an unfinished run without {RESUME_FILE} (written by an older latentlab), so it cannot be resumed exactly: pass --force to start over",
-                    dir.display()
-                );
-            }
+        if let Some(finished) = open_run_folder(dir, &mut run, &mut opt, progress)? {
+            return Ok(finished);
         }
-        fsutil::write_json(dir.join("config.json"), &run.config)?;
     }
     let train_d = train.to_device(device);
     let test_d = test.to_device(device);
@@ -474,6 +452,45 @@ pub fn train_autoencoder(
         resume::finish(dir)?;
     }
     Ok(run)
+}
+
+/// Prepares `dir` for [`train_autoencoder`]: a finished run with the same config is loaded and
+/// returned; an unfinished one is resumed into `run` and `opt`; another run is refused. Writes
+/// `config.json`.
+fn open_run_folder(
+    dir: &Path,
+    run: &mut AutoencoderRun,
+    opt: &mut Optimizer,
+    progress: &mut Progress,
+) -> anyhow::Result<Option<AutoencoderRun>> {
+    use super::guard::{check_same_run, RunKind};
+    use super::resume::{self, RESUME_FILE};
+    let config = run.config.clone();
+    if check_same_run(dir, RunKind::Autoencoder, "config.json", &config)? {
+        if dir.join("metrics.json").exists() {
+            progress.line(&format!(
+                "[{}] already finished in {}: loaded (pass --force or another folder to train again)",
+                config.name,
+                dir.display()
+            ));
+            return load_autoencoder(dir, run.vs.device()).map(Some);
+        }
+        if dir.join(RESUME_FILE).exists() {
+            run.history = resume::load(
+                &dir.join(RESUME_FILE),
+                &mut [("model", &mut run.vs)],
+                &mut [("optimizer", opt)],
+            )?;
+        } else {
+            anyhow::ensure!(
+                !dir.join("checkpoint.safetensors").exists(),
+                "{} holds an unfinished run without {RESUME_FILE} (written by an older latentlab), so it cannot be resumed exactly: pass --force to start over",
+                dir.display()
+            );
+        }
+    }
+    fsutil::write_json(dir.join("config.json"), &config)?;
+    Ok(None)
 }
 
 /// Runs the epochs from `run.history.epochs.len()` up to `run.config.epochs` with `opt` (built

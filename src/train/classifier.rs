@@ -1,9 +1,11 @@
-//! Training the MNIST CNN that scores generated digits.
+//! Training the MNIST CNNs that score generated digits: the first scorer (`mnist-classifier`,
+//! LeNet-like) and the held-out one (`mnist-classifier-heldout`, a wider batch-norm CNN from
+//! another seed, never used to choose a recipe).
 
 use super::{check_finite, EpochRecord, History, OptimizerConfig, Progress};
 use crate::data::{BatchOrder, Batches, Dataset};
 use crate::fsutil;
-use crate::models::DigitClassifier;
+use crate::models::{ClassifierArch, DigitClassifier};
 use crate::runtime::Profile;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -16,6 +18,9 @@ use tch::{nn, Device, Kind, Tensor};
 pub struct ClassifierConfig {
     /// The profile it was made for.
     pub profile: Profile,
+    /// The network (`lenet` when absent, as in configs written before the held-out scorer).
+    #[serde(default)]
+    pub arch: ClassifierArch,
     /// Epochs.
     pub epochs: usize,
     /// Mini-batch size.
@@ -35,6 +40,7 @@ impl ClassifierConfig {
     pub fn for_profile(profile: Profile) -> Self {
         ClassifierConfig {
             profile,
+            arch: ClassifierArch::Lenet,
             epochs: match profile {
                 Profile::Quick => 2,
                 Profile::Full => 8,
@@ -43,6 +49,60 @@ impl ClassifierConfig {
             optimizer: OptimizerConfig::adam(1e-3),
             schedule: super::LrSchedule::Cosine { min_factor: 0.05 },
             seed: 3,
+        }
+    }
+
+    /// The held-out scorer: [`ClassifierArch::WideBn`], seed 11, `full` 5 epochs, `quick` 2;
+    /// otherwise as [`ClassifierConfig::for_profile`].
+    pub fn heldout(profile: Profile) -> Self {
+        ClassifierConfig {
+            arch: ClassifierArch::WideBn,
+            epochs: match profile {
+                Profile::Quick => 2,
+                Profile::Full => 5,
+            },
+            seed: 11,
+            ..Self::for_profile(profile)
+        }
+    }
+}
+
+/// Which scorer: its run-folder name (`mnist-classifier` or `mnist-classifier-heldout`) and
+/// config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scorer {
+    /// The first scorer; recipes are chosen on it.
+    Main,
+    /// The held-out scorer; only reported.
+    Heldout,
+}
+
+impl Scorer {
+    /// Both, the main one first.
+    pub const ALL: [Scorer; 2] = [Scorer::Main, Scorer::Heldout];
+
+    /// Its run folder's name (also its report section and shipped checkpoint).
+    pub fn folder(self) -> &'static str {
+        match self {
+            Scorer::Main => "mnist-classifier",
+            Scorer::Heldout => "mnist-classifier-heldout",
+        }
+    }
+
+    /// A short label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Scorer::Main => "scorer",
+            Scorer::Heldout => "held-out scorer",
+        }
+    }
+
+    /// Its config for `profile`.
+    pub fn config(self, profile: Profile) -> ClassifierConfig {
+        match self {
+            Scorer::Main => ClassifierConfig::for_profile(profile),
+            Scorer::Heldout => ClassifierConfig::heldout(profile),
         }
     }
 }
@@ -126,7 +186,7 @@ pub fn train_classifier(
     let device = crate::runtime::device();
     tch::manual_seed(config.seed as i64);
     let vs = nn::VarStore::new(device);
-    let model = DigitClassifier::new(&vs.root());
+    let model = DigitClassifier::new(&vs.root(), config.arch);
     let mut opt = config.optimizer.build(&vs)?;
     let train = train.to_device(device);
     let mut history = History::default();
@@ -136,36 +196,11 @@ pub fn train_classifier(
             .schedule
             .lr(config.optimizer.lr, epoch, config.epochs);
         opt.set_lr(lr);
-        let mut sum = 0.0;
-        let mut n = 0usize;
-        let batches = Batches::new(
-            train.len(),
-            config.batch_size,
-            BatchOrder::Shuffled {
-                seed: config.seed,
-                epoch: epoch as u64,
-            },
-        );
-        for (step, idx) in batches.enumerate() {
-            let (x, y) = train.batch(&idx);
-            let loss = model.forward_t(&x, true).cross_entropy_for_logits(&y);
-            opt.backward_step(&loss);
-            if step % 50 == 0 {
-                check_finite(
-                    "classifier loss",
-                    loss.double_value(&[]),
-                    epoch + 1,
-                    step + 1,
-                )?;
-            }
-            let b = idx.size()[0] as usize;
-            sum += loss.double_value(&[]) * b as f64;
-            n += b;
-        }
+        let train_loss = classifier_epoch(config, &model, &mut opt, &train, epoch)?;
         let acc = classifier_accuracy(&model, test, device);
         let mut rec = EpochRecord {
             epoch: epoch + 1,
-            train_loss: sum / n.max(1) as f64,
+            train_loss,
             test_loss: None,
             lr,
             seconds: t0.elapsed().as_secs_f64(),
@@ -173,7 +208,8 @@ pub fn train_classifier(
         };
         rec.extra.insert("test_accuracy".into(), acc);
         progress.line(&format!(
-            "[classifier] epoch {}/{}  cross-entropy {:.4}  test accuracy {:.2}%  {:.1}s",
+            "[classifier {}] epoch {}/{}  cross-entropy {:.4}  test accuracy {:.2}%  {:.1}s",
+            arch_name(config.arch),
             epoch + 1,
             config.epochs,
             rec.train_loss,
@@ -191,20 +227,65 @@ pub fn train_classifier(
         test_accuracy,
     };
     if let Some(dir) = out {
-        fsutil::save_varstore(&run.vs, dir.join("classifier.safetensors"))?;
-        fsutil::write_json(dir.join("config.json"), &run.config)?;
-        fsutil::write_json(dir.join("history.json"), &run.history)?;
-        fsutil::write_json(
-            dir.join("metrics.json"),
-            &ClassifierMetrics {
-                test_accuracy,
-                epochs: config.epochs,
-                seconds: run.history.seconds(),
-                test_images: test.len(),
-            },
-        )?;
+        save_classifier(&run, dir, test.len())?;
     }
     Ok(run)
+}
+
+fn arch_name(arch: ClassifierArch) -> &'static str {
+    match arch {
+        ClassifierArch::Lenet => "lenet",
+        ClassifierArch::WideBn => "wide-bn",
+    }
+}
+
+/// One epoch of cross-entropy training; returns the mean training loss.
+fn classifier_epoch(
+    config: &ClassifierConfig,
+    model: &DigitClassifier,
+    opt: &mut super::Optimizer,
+    train: &Dataset,
+    epoch: usize,
+) -> anyhow::Result<f64> {
+    let mut sum = 0.0;
+    let mut n = 0usize;
+    let batches = Batches::new(
+        train.len(),
+        config.batch_size,
+        BatchOrder::Shuffled {
+            seed: config.seed,
+            epoch: epoch as u64,
+        },
+    );
+    for (step, idx) in batches.enumerate() {
+        let (x, y) = train.batch(&idx);
+        let loss = model.forward_t(&x, true).cross_entropy_for_logits(&y);
+        opt.backward_step(&loss);
+        let value = loss.double_value(&[]);
+        if step % 50 == 0 {
+            check_finite("classifier loss", value, epoch + 1, step + 1)?;
+        }
+        let b = idx.size()[0] as usize;
+        sum += value * b as f64;
+        n += b;
+    }
+    Ok(sum / n.max(1) as f64)
+}
+
+/// Writes a finished run's checkpoint, config, history and metrics into `dir`.
+fn save_classifier(run: &ClassifierRun, dir: &Path, test_images: usize) -> anyhow::Result<()> {
+    fsutil::save_varstore(&run.vs, dir.join("classifier.safetensors"))?;
+    fsutil::write_json(dir.join("config.json"), &run.config)?;
+    fsutil::write_json(dir.join("history.json"), &run.history)?;
+    fsutil::write_json(
+        dir.join("metrics.json"),
+        &ClassifierMetrics {
+            test_accuracy: run.test_accuracy,
+            epochs: run.config.epochs,
+            seconds: run.history.seconds(),
+            test_images,
+        },
+    )
 }
 
 /// A classifier's numbers (`metrics.json`).
@@ -224,7 +305,7 @@ pub struct ClassifierMetrics {
 pub fn load_classifier(dir: &Path, device: Device) -> anyhow::Result<ClassifierRun> {
     let config: ClassifierConfig = fsutil::read_json(dir.join("config.json"))?;
     let mut vs = nn::VarStore::new(device);
-    let model = DigitClassifier::new(&vs.root());
+    let model = DigitClassifier::new(&vs.root(), config.arch);
     fsutil::load_varstore(&mut vs, dir.join("classifier.safetensors"))?;
     let history = fsutil::read_json(dir.join("history.json")).unwrap_or_default();
     let metrics: ClassifierMetrics = fsutil::read_json(dir.join("metrics.json"))?;
@@ -239,7 +320,7 @@ pub fn load_classifier(dir: &Path, device: Device) -> anyhow::Result<ClassifierR
 
 /// The MNIST classifier for a profile: the shipped `data/checkpoints/mnist-classifier` in the
 /// full profile (unless `LATENTLAB_RETRAIN=1`), a finished run in `runs_dir/mnist-classifier`, or
-/// a new one trained there.
+/// a new one trained there. [`train_or_load_scorer`] with [`Scorer::Main`].
 pub fn train_or_load_classifier(
     profile: Profile,
     train: &Dataset,
@@ -247,12 +328,26 @@ pub fn train_or_load_classifier(
     runs_dir: &Path,
     progress: &mut Progress,
 ) -> anyhow::Result<ClassifierRun> {
+    train_or_load_scorer(Scorer::Main, profile, train, test, runs_dir, progress)
+}
+
+/// One of the scorers for a profile: its shipped checkpoint in the full profile (unless
+/// `LATENTLAB_RETRAIN=1`), a finished run with the same config in `runs_dir/<scorer folder>`,
+/// or a new one trained there.
+pub fn train_or_load_scorer(
+    scorer: Scorer,
+    profile: Profile,
+    train: &Dataset,
+    test: &Dataset,
+    runs_dir: &Path,
+    progress: &mut Progress,
+) -> anyhow::Result<ClassifierRun> {
     let device = crate::runtime::device();
-    if let Some(dir) = crate::runtime::shipped(profile, "mnist-classifier") {
+    if let Some(dir) = crate::runtime::shipped(profile, scorer.folder()) {
         return load_classifier(&dir, device);
     }
-    let dir = runs_dir.join("mnist-classifier");
-    let config = ClassifierConfig::for_profile(profile);
+    let dir = runs_dir.join(scorer.folder());
+    let config = scorer.config(profile);
     if dir.join("metrics.json").exists() {
         if let Ok(old) = fsutil::read_json::<ClassifierConfig>(dir.join("config.json")) {
             if old == config {

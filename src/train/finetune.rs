@@ -326,7 +326,47 @@ pub fn finetune_with(
     let mut run = FinetuneRun::new(config, ae.config.arch.latent_dim, device);
     let test_mse_before = evaluate_reconstruction(&ae.model, &test, LossKind::Mse, device);
 
-    // Phase 1: the matcher alone, on codes of the frozen encoder (eval mode: no dropout).
+    matcher_phase(ae, &mut run, config, (&train, &test), progress)?;
+    let (m_train_acc, _) = classify(ae, &run.matcher, &train);
+    let (m_test_acc, _) = classify(ae, &run.matcher, &test);
+    joint_phase(
+        ae,
+        &mut run,
+        config,
+        (&train, &test),
+        progress,
+        &mut joint_step,
+    )?;
+    if config.decoder_epochs > 0 {
+        run.decoder_history = refit_decoder(ae, config, &train, &test, progress)?;
+    }
+    let (f_train_acc, _) = classify(ae, &run.matcher, &train);
+    let (f_test_acc, _) = classify(ae, &run.matcher, &test);
+    let metrics = FinetuneMetrics {
+        matcher_only_train_accuracy: m_train_acc,
+        matcher_only_test_accuracy: m_test_acc,
+        finetuned_train_accuracy: f_train_acc,
+        finetuned_test_accuracy: f_test_acc,
+        test_mse_before,
+        test_mse_after: evaluate_reconstruction(&ae.model, &test, LossKind::Mse, device),
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    run.metrics = Some(metrics);
+    if let Some(dir) = out {
+        save_finetuned(dir, ae, &run)?;
+    }
+    Ok(run)
+}
+
+/// Phase 1 of [`finetune_with`]: the matcher alone, on codes of the frozen encoder (eval mode:
+/// no dropout); appends to `run.matcher_history`.
+fn matcher_phase(
+    ae: &AutoencoderRun,
+    run: &mut FinetuneRun,
+    config: &FinetuneConfig,
+    (train, test): (&Dataset, &Dataset),
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
     let mut opt = config.matcher_optimizer.build(&run.vs)?;
     for epoch in 0..config.matcher_epochs {
         let e0 = Instant::now();
@@ -350,7 +390,7 @@ pub fn finetune_with(
             sum += v * idx.size()[0] as f64;
             n += idx.size()[0] as usize;
         }
-        let (acc, _) = classify(ae, &run.matcher, &test);
+        let (acc, _) = classify(ae, &run.matcher, test);
         let mut rec = EpochRecord {
             epoch: epoch + 1,
             train_loss: sum / n.max(1) as f64,
@@ -369,10 +409,25 @@ pub fn finetune_with(
         ));
         run.matcher_history.epochs.push(rec);
     }
-    let (m_train_acc, _) = classify(ae, &run.matcher, &train);
-    let (m_test_acc, _) = classify(ae, &run.matcher, &test);
+    Ok(())
+}
 
-    // Phase 2: everything together.
+/// Phase 2 of [`finetune_with`]: autoencoder and matcher together, one `joint_step` per batch;
+/// appends to `run.joint_history`.
+fn joint_phase(
+    ae: &AutoencoderRun,
+    run: &mut FinetuneRun,
+    config: &FinetuneConfig,
+    (train, test): (&Dataset, &Dataset),
+    progress: &mut Progress,
+    joint_step: &mut impl FnMut(
+        &Autoencoder,
+        &Matcher,
+        (&mut Optimizer, &mut Optimizer),
+        &Tensor,
+        &Tensor,
+    ) -> (Tensor, Tensor),
+) -> anyhow::Result<()> {
     let mut opt_ae = config.joint_optimizer.build(&ae.vs)?;
     let mut opt_m = config.joint_optimizer.build(&run.vs)?;
     for epoch in 0..config.joint_epochs {
@@ -402,8 +457,8 @@ pub fn finetune_with(
                 (epoch + 1, step + 1),
             )?;
         }
-        let (acc, _) = classify(ae, &run.matcher, &test);
-        let mse = evaluate_reconstruction(&ae.model, &test, LossKind::Mse, device);
+        let (acc, _) = classify(ae, &run.matcher, test);
+        let mse = evaluate_reconstruction(&ae.model, test, LossKind::Mse, ae.vs.device());
         let (rec, line) = tally.finish(
             "joint",
             (epoch, config.joint_epochs),
@@ -415,25 +470,7 @@ pub fn finetune_with(
         progress.line(&line);
         run.joint_history.epochs.push(rec);
     }
-    if config.decoder_epochs > 0 {
-        run.decoder_history = refit_decoder(ae, config, &train, &test, progress)?;
-    }
-    let (f_train_acc, _) = classify(ae, &run.matcher, &train);
-    let (f_test_acc, _) = classify(ae, &run.matcher, &test);
-    let metrics = FinetuneMetrics {
-        matcher_only_train_accuracy: m_train_acc,
-        matcher_only_test_accuracy: m_test_acc,
-        finetuned_train_accuracy: f_train_acc,
-        finetuned_test_accuracy: f_test_acc,
-        test_mse_before,
-        test_mse_after: evaluate_reconstruction(&ae.model, &test, LossKind::Mse, device),
-        seconds: t0.elapsed().as_secs_f64(),
-    };
-    run.metrics = Some(metrics);
-    if let Some(dir) = out {
-        save_finetuned(dir, ae, &run)?;
-    }
-    Ok(run)
+    Ok(())
 }
 
 /// Writes a fine-tuned model: `finetune_config.json`, `matcher.safetensors`, `autoencoder/`,

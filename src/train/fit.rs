@@ -103,7 +103,6 @@ pub fn run_epochs<M>(
     } = lp;
     config.validate()?;
     anyhow::ensure!(!train.is_empty(), "the training set is empty");
-    let device = train.device();
     let start_epoch = history.epochs.len();
     if start_epoch > 0 && start_epoch < config.epochs {
         progress.line(&format!(
@@ -120,39 +119,13 @@ pub fn run_epochs<M>(
             .schedule
             .lr(config.optimizer.lr, epoch, config.epochs);
         opt.set_lr(lr);
-        let batches = Batches::new(
-            train.len(),
-            config.batch_size,
-            BatchOrder::Shuffled {
-                seed: config.seed,
-                epoch: epoch as u64,
-            },
-        );
-        progress.start(
-            &format!("{} epoch {}/{}", config.name, epoch + 1, config.epochs),
-            batches.num_batches() as u64,
-        );
-        let mut sum = Tensor::zeros([], (tch::Kind::Float, device));
-        let mut seen = 0usize;
-        for (i, idx) in batches.enumerate() {
-            let (x, y) = train.batch(&idx);
-            let loss = step(model, opt, &x, &y);
-            let b = x.size()[0] as usize;
-            // Accumulate on the device: one host sync per epoch, plus a NaN check every 50 steps.
-            sum += loss.detach() * b as f64;
-            seen += b;
-            if i % 50 == 0 {
-                check_finite("training loss", loss.double_value(&[]), epoch + 1, i + 1)?;
-            }
-            progress.step(|| format!("loss {:.4}", loss.double_value(&[])));
-        }
-        progress.finish();
-        let train_loss = sum.double_value(&[]) / seen as f64;
-        check_finite(
-            "training loss",
-            train_loss,
-            epoch + 1,
-            seen.div_ceil(config.batch_size),
+        let train_loss = train_epoch(
+            config,
+            epoch,
+            (model, &mut *opt),
+            train,
+            &mut step,
+            progress,
         )?;
         let test_loss = (!valid.is_empty()).then(|| mean_loss(model, valid, &held_out));
         let rec = EpochRecord {
@@ -164,21 +137,69 @@ pub fn run_epochs<M>(
             extra: Default::default(),
         };
         history.epochs.push(rec);
-        let rec = history.last().expect("an epoch was just recorded");
-        progress.line(&format!(
-            "[{}] epoch {:>3}/{}  train loss {:.5}  held-out {:.5}  lr {:.2e}  {:.1}s{}",
-            config.name,
-            rec.epoch,
-            config.epochs,
-            rec.train_loss,
-            rec.test_loss.unwrap_or(f64::NAN),
-            lr,
-            rec.seconds,
-            time_left(history, start_epoch, config.epochs)
-        ));
+        progress.line(&epoch_line(config, history, start_epoch));
         after_epoch(history, opt)?;
     }
     Ok(())
+}
+
+/// One pass over `train` in the epoch's shuffled order, one `step` per batch; returns the mean
+/// training loss (summed on the device: one host sync per epoch, plus a NaN check every 50
+/// steps).
+fn train_epoch<M>(
+    config: &FitConfig,
+    epoch: usize,
+    (model, opt): (&M, &mut Optimizer),
+    train: &Dataset,
+    step: &mut impl FnMut(&M, &mut Optimizer, &Tensor, &Tensor) -> Tensor,
+    progress: &mut Progress,
+) -> anyhow::Result<f64> {
+    let batches = Batches::new(
+        train.len(),
+        config.batch_size,
+        BatchOrder::Shuffled {
+            seed: config.seed,
+            epoch: epoch as u64,
+        },
+    );
+    progress.start(
+        &format!("{} epoch {}/{}", config.name, epoch + 1, config.epochs),
+        batches.num_batches() as u64,
+    );
+    let mut sum = Tensor::zeros([], (tch::Kind::Float, train.device()));
+    let mut seen = 0usize;
+    for (i, idx) in batches.enumerate() {
+        let (x, y) = train.batch(&idx);
+        let loss = step(model, opt, &x, &y);
+        let b = x.size()[0] as usize;
+        sum += loss.detach() * b as f64;
+        seen += b;
+        if i % 50 == 0 {
+            check_finite("training loss", loss.double_value(&[]), epoch + 1, i + 1)?;
+        }
+        progress.step(|| format!("loss {:.4}", loss.double_value(&[])));
+    }
+    progress.finish();
+    let train_loss = sum.double_value(&[]) / seen as f64;
+    let steps = seen.div_ceil(config.batch_size);
+    check_finite("training loss", train_loss, epoch + 1, steps)?;
+    Ok(train_loss)
+}
+
+/// The progress line of the epoch just recorded in `history`.
+fn epoch_line(config: &FitConfig, history: &History, start_epoch: usize) -> String {
+    let rec = history.last().expect("an epoch was just recorded");
+    format!(
+        "[{}] epoch {:>3}/{}  train loss {:.5}  held-out {:.5}  lr {:.2e}  {:.1}s{}",
+        config.name,
+        rec.epoch,
+        config.epochs,
+        rec.train_loss,
+        rec.test_loss.unwrap_or(f64::NAN),
+        rec.lr,
+        rec.seconds,
+        time_left(history, start_epoch, config.epochs)
+    )
 }
 
 /// "  (about 3 min left)" from the mean time of this session's epochs; empty after the last.

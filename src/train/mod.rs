@@ -21,7 +21,8 @@ pub use autoencoder::{
     AutoencoderConfig, AutoencoderMetrics, AutoencoderRun,
 };
 pub use classifier::{
-    load_classifier, train_classifier, train_or_load_classifier, ClassifierConfig, ClassifierRun,
+    load_classifier, train_classifier, train_or_load_classifier, train_or_load_scorer,
+    ClassifierConfig, ClassifierRun, Scorer,
 };
 pub use finetune::{
     classify, default_joint_step, finetune, finetune_or_load, finetune_or_load_with, finetune_with,

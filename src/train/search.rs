@@ -7,7 +7,7 @@
 
 use super::autoencoder::{fit_epochs, AutoencoderConfig, AutoencoderRun};
 use super::{OptimizerConfig, OptimizerKind, Progress};
-use crate::data::{kfold_splits, Dataset};
+use crate::data::{kfold_splits, Dataset, Fold};
 use crate::fsutil;
 use crate::runtime::Profile;
 use anyhow::Context;
@@ -266,9 +266,31 @@ impl SearchConfig {
 
     /// The candidates, in a fixed order.
     pub fn candidates(&self) -> anyhow::Result<Vec<Candidate>> {
-        let momentum = self.base.optimizer.momentum;
-        let beta1 = self.base.optimizer.beta1;
-        let make = |z: i64, kind: OptimizerKind, lr: f64, wd: f64| Candidate {
+        let SearchSpace::Grid {
+            latent_dims,
+            learning_rates,
+            weight_decays,
+            optimizers,
+        } = &self.space
+        else {
+            return self.random_candidates();
+        };
+        let mut out = Vec::new();
+        for &z in latent_dims {
+            for &o in optimizers {
+                for &lr in learning_rates {
+                    for &wd in weight_decays {
+                        out.push(self.candidate(z, o, lr, wd));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One candidate: the base optimizer's momentum and beta1 with these settings.
+    fn candidate(&self, z: i64, kind: OptimizerKind, lr: f64, wd: f64) -> Candidate {
+        Candidate {
             id: format!(
                 "z{z}-{}-lr{}-wd{}",
                 format!("{kind:?}").to_lowercase(),
@@ -280,76 +302,65 @@ impl SearchConfig {
                 kind,
                 lr,
                 weight_decay: wd,
-                momentum,
-                beta1,
+                momentum: self.base.optimizer.momentum,
+                beta1: self.base.optimizer.beta1,
             },
+        }
+    }
+
+    /// The candidates of a random search: `samples` draws, seeded, learning rate and weight
+    /// decay log-uniform (weight decay 0 with `wd_zero_probability`).
+    fn random_candidates(&self) -> anyhow::Result<Vec<Candidate>> {
+        let SearchSpace::Random {
+            samples,
+            seed,
+            latent_dims,
+            lr_min,
+            lr_max,
+            wd_min,
+            wd_max,
+            wd_zero_probability,
+            optimizers,
+        } = &self.space
+        else {
+            anyhow::bail!("not a random search space");
         };
+        anyhow::ensure!(
+            !latent_dims.is_empty() && !optimizers.is_empty(),
+            "the search space is empty: random search needs at least one latent size and one optimizer"
+        );
+        anyhow::ensure!(
+            *lr_min > 0.0 && lr_min <= lr_max,
+            "learning rates must satisfy 0 < lr_min <= lr_max, got [{lr_min}, {lr_max}]"
+        );
+        anyhow::ensure!(
+            *wd_min > 0.0 && wd_min <= wd_max,
+            "weight decays must satisfy 0 < wd_min <= wd_max, got [{wd_min}, {wd_max}]"
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(*seed);
+        let log_uniform = |rng: &mut ChaCha8Rng, a: f64, b: f64| {
+            (a.ln() + rng.gen::<f64>() * (b.ln() - a.ln())).exp()
+        };
+        // Keep 3 significant digits so ids and files stay readable.
+        let round = |x: f64| format!("{x:.2e}").parse::<f64>().unwrap_or(x);
         let mut out = Vec::new();
-        match &self.space {
-            SearchSpace::Grid {
-                latent_dims,
-                learning_rates,
-                weight_decays,
-                optimizers,
-            } => {
-                for &z in latent_dims {
-                    for &o in optimizers {
-                        for &lr in learning_rates {
-                            for &wd in weight_decays {
-                                out.push(make(z, o, lr, wd));
-                            }
-                        }
-                    }
-                }
-            }
-            SearchSpace::Random {
-                samples,
-                seed,
-                latent_dims,
-                lr_min,
-                lr_max,
-                wd_min,
-                wd_max,
-                wd_zero_probability,
-                optimizers,
-            } => {
-                anyhow::ensure!(
-                    !latent_dims.is_empty() && !optimizers.is_empty(),
-                    "the search space is empty: random search needs at least one latent size and one optimizer"
-                );
-                anyhow::ensure!(
-                    *lr_min > 0.0 && lr_min <= lr_max,
-                    "learning rates must satisfy 0 < lr_min <= lr_max, got [{lr_min}, {lr_max}]"
-                );
-                anyhow::ensure!(
-                    *wd_min > 0.0 && wd_min <= wd_max,
-                    "weight decays must satisfy 0 < wd_min <= wd_max, got [{wd_min}, {wd_max}]"
-                );
-                let mut rng = ChaCha8Rng::seed_from_u64(*seed);
-                let log_uniform = |rng: &mut ChaCha8Rng, a: f64, b: f64| {
-                    (a.ln() + rng.gen::<f64>() * (b.ln() - a.ln())).exp()
-                };
-                for _ in 0..*samples {
-                    let z = latent_dims[rng.gen_range(0..latent_dims.len())];
-                    let o = optimizers[rng.gen_range(0..optimizers.len())];
-                    let lr = log_uniform(&mut rng, *lr_min, *lr_max);
-                    let wd = if rng.gen::<f64>() < *wd_zero_probability {
-                        0.0
-                    } else {
-                        log_uniform(&mut rng, *wd_min, *wd_max)
-                    };
-                    // Keep 3 significant digits so ids and files stay readable.
-                    let round = |x: f64| format!("{x:.2e}").parse::<f64>().unwrap_or(x);
-                    let mut c = make(z, o, round(lr), round(wd));
-                    c.id = format!(
-                        "z{z}-{}-lr{:.2e}-wd{:.2e}",
-                        format!("{o:?}").to_lowercase(),
-                        c.optimizer.lr,
-                        c.optimizer.weight_decay
-                    );
-                    out.push(c);
-                }
-            }
+        for _ in 0..*samples {
+            let z = latent_dims[rng.gen_range(0..latent_dims.len())];
+            let o = optimizers[rng.gen_range(0..optimizers.len())];
+            let lr = log_uniform(&mut rng, *lr_min, *lr_max);
+            let wd = if rng.gen::<f64>() < *wd_zero_probability {
+                0.0
+            } else {
+                log_uniform(&mut rng, *wd_min, *wd_max)
+            };
+            let mut c = self.candidate(z, o, round(lr), round(wd));
+            c.id = format!(
+                "z{z}-{}-lr{:.2e}-wd{:.2e}",
+                format!("{o:?}").to_lowercase(),
+                c.optimizer.lr,
+                c.optimizer.weight_decay
+            );
+            out.push(c);
         }
         Ok(out)
     }
@@ -402,14 +413,7 @@ pub fn run_search(
     )? {
         fsutil::write_json(&cfg_path, config)?;
     }
-    // A search killed while writing leaves at most a temp file behind: clear those.
-    if let Ok(entries) = std::fs::read_dir(dir.join("folds")) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().contains(".tmp-") {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
+    clear_temp_files(&dir.join("folds"));
     let device = crate::runtime::device();
     let train = train.to_device(device);
     let candidates = config.candidates()?;
@@ -427,40 +431,13 @@ pub fn run_search(
                 all.push(r);
                 continue;
             }
-            let t0 = Instant::now();
-            let cfg = fold_config(&config.base, c, k);
-            let mut run = AutoencoderRun::new(&cfg, device)?;
-            let checksum = weight_checksum(&run.vs);
-            let tr = train.subset(&fold.train);
-            let va = train.subset(&fold.valid);
-            progress.line(&format!(
-                "[search {done}/{total}] {} fold {}/{}: {} train / {} validation images",
+            let header = format!(
+                "[search {done}/{total}] {} fold {}/{}",
                 c.id,
                 k + 1,
-                folds.len(),
-                tr.len(),
-                va.len()
-            ));
-            let mut opt = run.config.optimizer.build(&run.vs)?;
-            fit_epochs(&mut run, &mut opt, (&tr, &va), progress, |_, _, _| Ok(()))?;
-            let r = FoldResult {
-                candidate: c.id.clone(),
-                fold: k,
-                valid_curve: run
-                    .history
-                    .epochs
-                    .iter()
-                    .map(|e| e.test_loss.unwrap_or(f64::NAN))
-                    .collect(),
-                train_curve: run.history.epochs.iter().map(|e| e.train_loss).collect(),
-                valid_loss: run
-                    .history
-                    .last()
-                    .and_then(|e| e.test_loss)
-                    .unwrap_or(f64::NAN),
-                seconds: t0.elapsed().as_secs_f64(),
-                initial_weight_checksum: checksum,
-            };
+                folds.len()
+            );
+            let r = train_fold(&config.base, c, (k, fold), &train, &header, progress)?;
             fsutil::write_json(&path, &r)?;
             all.push(r);
         }
@@ -469,6 +446,59 @@ pub fn run_search(
     fsutil::write_json(dir.join("results.json"), &results)?;
     fsutil::write_atomic(dir.join("results.csv"), results.to_csv().as_bytes())?;
     Ok(results)
+}
+
+/// Removes the temp files a search killed while writing left in `folds` (there is at most one).
+fn clear_temp_files(folds: &Path) {
+    if let Ok(entries) = std::fs::read_dir(folds) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().contains(".tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Trains candidate `c` on fold `k` (train on the other folds, validate on this one) and returns
+/// its curves and final validation loss.
+fn train_fold(
+    base: &AutoencoderConfig,
+    c: &Candidate,
+    (k, fold): (usize, &Fold),
+    train: &Dataset,
+    header: &str,
+    progress: &mut Progress,
+) -> anyhow::Result<FoldResult> {
+    let t0 = Instant::now();
+    let cfg = fold_config(base, c, k);
+    let mut run = AutoencoderRun::new(&cfg, train.device())?;
+    let checksum = weight_checksum(&run.vs);
+    let tr = train.subset(&fold.train);
+    let va = train.subset(&fold.valid);
+    progress.line(&format!(
+        "{header}: {} train / {} validation images",
+        tr.len(),
+        va.len()
+    ));
+    let mut opt = run.config.optimizer.build(&run.vs)?;
+    fit_epochs(&mut run, &mut opt, (&tr, &va), progress, |_, _, _| Ok(()))?;
+    let epochs = &run.history.epochs;
+    Ok(FoldResult {
+        candidate: c.id.clone(),
+        fold: k,
+        valid_curve: epochs
+            .iter()
+            .map(|e| e.test_loss.unwrap_or(f64::NAN))
+            .collect(),
+        train_curve: epochs.iter().map(|e| e.train_loss).collect(),
+        valid_loss: run
+            .history
+            .last()
+            .and_then(|e| e.test_loss)
+            .unwrap_or(f64::NAN),
+        seconds: t0.elapsed().as_secs_f64(),
+        initial_weight_checksum: checksum,
+    })
 }
 
 /// In the full profile, the shipped results `data/checkpoints/search` when they were made with

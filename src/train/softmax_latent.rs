@@ -8,7 +8,7 @@
 
 use super::autoencoder::{evaluate_reconstruction, AutoencoderRun};
 use super::finetune::JointTally;
-use super::{History, LossKind, LrSchedule, OptimizerConfig, Progress};
+use super::{History, LossKind, LrSchedule, Optimizer, OptimizerConfig, Progress};
 use crate::data::{BatchOrder, Batches, Dataset};
 use crate::fsutil;
 use crate::runtime::Profile;
@@ -164,30 +164,7 @@ pub fn train_softmax_latent(
             .schedule
             .lr(config.optimizer.lr, epoch, config.epochs);
         opt.set_lr(lr);
-        let mut tally = JointTally::default();
-        let batches = Batches::new(
-            train.len(),
-            config.batch_size,
-            BatchOrder::Shuffled {
-                seed: config.seed,
-                epoch: epoch as u64,
-            },
-        );
-        for (step, idx) in batches.enumerate() {
-            let (x, y) = train.batch(&idx);
-            let logits = ae.model.encode(&x, true);
-            let xr = ae.model.decode(&logits.softmax(-1, Kind::Float), true);
-            let rec_loss = LossKind::Mse.compute(&xr, &x);
-            let cls_loss = logits.cross_entropy_for_logits(&y);
-            let loss = &rec_loss + config.classification_weight * &cls_loss;
-            opt.backward_step(&loss);
-            tally.add(
-                "softmax-latent loss",
-                (rec_loss.double_value(&[]), cls_loss.double_value(&[])),
-                idx.size()[0] as usize,
-                (epoch + 1, step + 1),
-            )?;
-        }
+        let tally = softmax_epoch(&ae, &mut opt, config, &train, epoch)?;
         let (acc, mse) = evaluate_softmax_latent(&ae, &test);
         let (rec, line) = tally.finish(
             "softmax latent",
@@ -221,6 +198,42 @@ pub fn train_softmax_latent(
         history,
         metrics: Some(metrics),
     })
+}
+
+/// One epoch of the softmax-latent objective (reconstruction from the softmax of the code plus
+/// weighted cross-entropy of the code as logits); returns the epoch's tally of both losses.
+fn softmax_epoch(
+    ae: &AutoencoderRun,
+    opt: &mut Optimizer,
+    config: &SoftmaxLatentConfig,
+    train: &Dataset,
+    epoch: usize,
+) -> anyhow::Result<JointTally> {
+    let mut tally = JointTally::default();
+    let batches = Batches::new(
+        train.len(),
+        config.batch_size,
+        BatchOrder::Shuffled {
+            seed: config.seed,
+            epoch: epoch as u64,
+        },
+    );
+    for (step, idx) in batches.enumerate() {
+        let (x, y) = train.batch(&idx);
+        let logits = ae.model.encode(&x, true);
+        let xr = ae.model.decode(&logits.softmax(-1, Kind::Float), true);
+        let rec_loss = LossKind::Mse.compute(&xr, &x);
+        let cls_loss = logits.cross_entropy_for_logits(&y);
+        let loss = &rec_loss + config.classification_weight * &cls_loss;
+        opt.backward_step(&loss);
+        tally.add(
+            "softmax-latent loss",
+            (rec_loss.double_value(&[]), cls_loss.double_value(&[])),
+            idx.size()[0] as usize,
+            (epoch + 1, step + 1),
+        )?;
+    }
+    Ok(tally)
 }
 
 /// Loads a folder written by [`train_softmax_latent`].

@@ -17,6 +17,9 @@ pub struct ClassifierArgs {
     /// Replace a classifier with another config in --out.
     #[arg(long)]
     force: bool,
+    /// Train the held-out scorer (a wider batch-norm CNN, another seed) instead of the first one.
+    #[arg(long)]
+    heldout: bool,
 }
 
 #[derive(clap::Args)]
@@ -35,15 +38,20 @@ pub struct ReportArgs {
     reuse_only: bool,
     /// Comma-separated sections to run (default: all). Names: ae-homework, ae-improved,
     /// pca10, ae-loss-mse, ae-loss-l1, ae-loss-huber, search, finetuned-homework,
-    /// finetuned-improved, softmax-latent, finetuned-plane2d, latent, mnist-classifier, gan-gan,
-    /// gan-acgan, gan-conv-acgan, gan-quality.
+    /// finetuned-improved, softmax-latent, finetuned-plane2d, latent, mnist-classifier,
+    /// mnist-classifier-heldout, gan-gan, gan-acgan, gan-conv-acgan, gan-quality.
     #[arg(long)]
     sections: Option<String>,
 }
 
 pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     let profile = checks::profile(args.profile, None)?;
-    let cfg = latentlab::train::ClassifierConfig::for_profile(profile);
+    let scorer = if args.heldout {
+        latentlab::train::Scorer::Heldout
+    } else {
+        latentlab::train::Scorer::Main
+    };
+    let cfg = scorer.config(profile);
     checks::output_dir(&args.out, &[], RunKind::Classifier, args.force)?;
     if checks::already_finished(&args.out, RunKind::Classifier, "config.json", &cfg)? {
         return Ok(());
