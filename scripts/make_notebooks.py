@@ -1068,8 +1068,10 @@ fn bce(logits: &Tensor, target: f64) -> Tensor {
     logits.binary_cross_entropy_with_logits::<Tensor>(&logits.full_like(target), None, None, Reduction::Mean)
 }
 
-/// One discriminator step. Returns (D's loss, mean D(real), mean D(fake)).
-fn d_step(gan: &GanRun, opt: &mut Optimizer, real: &Tensor, labels: &Tensor) -> (Tensor, f64, f64) {
+/// One discriminator step. Returns (D's loss, mean D(real), mean D(fake)), all three as
+/// tensors: the loop adds them up where they are (on a GPU, reading a number back every step
+/// would make it wait for the GPU every step).
+fn d_step(gan: &GanRun, opt: &mut Optimizer, real: &Tensor, labels: &Tensor) -> (Tensor, Tensor, Tensor) {
     let cfg = &gan.config;
     let b = real.size()[0];
     let z = Tensor::randn([b, cfg.arch.noise_dim], (Kind::Float, real.device()));
@@ -1086,8 +1088,8 @@ fn d_step(gan: &GanRun, opt: &mut Optimizer, real: &Tensor, labels: &Tensor) -> 
         }
     }
     opt.backward_step(&loss);
-    let d_real = real_logit.sigmoid().mean(Kind::Float).double_value(&[]);
-    let d_fake = fake_logit.sigmoid().mean(Kind::Float).double_value(&[]);
+    let d_real = real_logit.detach().sigmoid().mean(Kind::Float);
+    let d_fake = fake_logit.detach().sigmoid().mean(Kind::Float);
     (loss.detach(), d_real, d_fake)
 }"""
 

@@ -302,14 +302,14 @@ fn bce(logits: &Tensor, target: f64) -> Tensor {
 
 /// One discriminator step on a real batch and a fake batch with the same labels: real/fake loss,
 /// plus for AC-GANs the class loss on the real batch and, weighted by `d_fake_class_weight`, on
-/// the fake one. Returns (loss, mean D(real), mean D(fake)). Only the discriminator's weights
-/// change.
+/// the fake one. Returns (loss, mean D(real), mean D(fake)) as scalar tensors on the device,
+/// so that the loop reads nothing back per step. Only the discriminator's weights change.
 pub fn discriminator_step(
     run: &GanRun,
     opt: &mut Optimizer,
     real: &Tensor,
     labels: &Tensor,
-) -> (Tensor, f64, f64) {
+) -> (Tensor, Tensor, Tensor) {
     let b = real.size()[0] as usize;
     let device = real.device();
     let z = Tensor::randn([b as i64, run.config.arch.noise_dim], (Kind::Float, device));
@@ -325,8 +325,8 @@ pub fn discriminator_step(
         }
     }
     opt.backward_step(&loss);
-    let pr = adv_r.sigmoid().mean(Kind::Float).double_value(&[]);
-    let pf = adv_f.sigmoid().mean(Kind::Float).double_value(&[]);
+    let pr = adv_r.detach().sigmoid().mean(Kind::Float);
+    let pf = adv_f.detach().sigmoid().mean(Kind::Float);
     (loss.detach(), pr, pf)
 }
 
@@ -381,7 +381,8 @@ pub fn train_gan(
 ///
 /// - `discriminator(run, d_optimizer, real, labels)`: one step of D on a real batch (pixels in
 ///   `[-1, 1]`) and as many fakes drawn for the same labels; returns (D's loss, mean D(real),
-///   mean D(fake)).
+///   mean D(fake)) as scalar tensors (detached: the loop sums them on the device and reads them
+///   back only every `log_every` steps and at the end of the epoch).
 /// - `generator(run, g_optimizer, b)`: one step of G on a batch of `b` fakes (fresh noise and,
 ///   for AC-GANs, a fresh uniform draw of digits); returns G's loss.
 ///
@@ -403,7 +404,7 @@ pub fn train_gan_with<D, G>(
     mut gan_steps: GanSteps<D, G>,
 ) -> anyhow::Result<GanRun>
 where
-    D: FnMut(&GanRun, &mut Optimizer, &Tensor, &Tensor) -> (Tensor, f64, f64),
+    D: FnMut(&GanRun, &mut Optimizer, &Tensor, &Tensor) -> (Tensor, Tensor, Tensor),
     G: FnMut(&GanRun, &mut Optimizer, usize) -> Tensor,
 {
     config.validate()?;
@@ -494,35 +495,67 @@ fn open_run_folder(
     Ok(false)
 }
 
-/// Running sums of one epoch's losses and D's outputs.
-#[derive(Default)]
+/// Running sums of one epoch's losses and D's outputs, kept on the device (in doubles) so that a
+/// step reads nothing back.
 struct EpochSums {
-    d: f64,
-    g: f64,
-    d_real: f64,
-    d_fake: f64,
+    d: Tensor,
+    g: Tensor,
+    d_real: Tensor,
+    d_fake: Tensor,
     d_steps: usize,
     g_steps: usize,
 }
 
 impl EpochSums {
+    fn new(device: Device) -> Self {
+        let zero = || Tensor::zeros([], (Kind::Double, device));
+        EpochSums {
+            d: zero(),
+            g: zero(),
+            d_real: zero(),
+            d_fake: zero(),
+            d_steps: 0,
+            g_steps: 0,
+        }
+    }
+
+    fn add_d(&mut self, loss: &Tensor, d_real: &Tensor, d_fake: &Tensor) {
+        self.d += loss.to_kind(Kind::Double);
+        self.d_real += d_real.to_kind(Kind::Double);
+        self.d_fake += d_fake.to_kind(Kind::Double);
+        self.d_steps += 1;
+    }
+
+    fn add_g(&mut self, loss: &Tensor) {
+        self.g += loss.to_kind(Kind::Double);
+        self.g_steps += 1;
+    }
+
     /// The epoch's record: mean D loss as the training loss; G loss, D(real), D(fake) and k extra.
-    fn record(&self, epoch: usize, k: usize, lr: f64, seconds: f64) -> EpochRecord {
-        let per_d = |x: f64| x / self.d_steps.max(1) as f64;
+    /// Fails if a loss was not finite anywhere in the epoch.
+    fn record(&self, epoch: usize, k: usize, lr: f64, seconds: f64) -> anyhow::Result<EpochRecord> {
+        let per_d = |x: &Tensor| x.double_value(&[]) / self.d_steps.max(1) as f64;
+        let g_loss = self.g.double_value(&[]) / self.g_steps.max(1) as f64;
         let mut rec = EpochRecord {
             epoch: epoch + 1,
-            train_loss: per_d(self.d),
+            train_loss: per_d(&self.d),
             test_loss: None,
             lr,
             seconds,
             extra: Default::default(),
         };
-        rec.extra
-            .insert("g_loss".into(), self.g / self.g_steps.max(1) as f64);
-        rec.extra.insert("d_real".into(), per_d(self.d_real));
-        rec.extra.insert("d_fake".into(), per_d(self.d_fake));
+        check_finite(
+            "discriminator loss",
+            rec.train_loss,
+            epoch + 1,
+            self.d_steps,
+        )?;
+        check_finite("generator loss", g_loss, epoch + 1, self.d_steps)?;
+        rec.extra.insert("g_loss".into(), g_loss);
+        rec.extra.insert("d_real".into(), per_d(&self.d_real));
+        rec.extra.insert("d_fake".into(), per_d(&self.d_fake));
         rec.extra.insert("d_steps".into(), k as f64);
-        rec
+        Ok(rec)
     }
 }
 
@@ -537,7 +570,7 @@ fn gan_epoch<D, G>(
     progress: &mut Progress,
 ) -> anyhow::Result<EpochRecord>
 where
-    D: FnMut(&GanRun, &mut Optimizer, &Tensor, &Tensor) -> (Tensor, f64, f64),
+    D: FnMut(&GanRun, &mut Optimizer, &Tensor, &Tensor) -> (Tensor, Tensor, Tensor),
     G: FnMut(&GanRun, &mut Optimizer, usize) -> Tensor,
 {
     let config = run.config.clone();
@@ -559,39 +592,57 @@ where
         &format!("{name} epoch {}/{}", epoch + 1, config.epochs),
         steps as u64,
     );
-    let mut sums = EpochSums::default();
-    let mut last_g = f64::NAN;
+    let mut sums = EpochSums::new(data.device());
+    let mut last_g: Option<Tensor> = None;
     for (step, idx) in batches.take(steps).enumerate() {
         if idx.size()[0] < 2 {
             continue;
         }
         let (x, y) = data.batch(&idx);
-        let (d_loss, pr, pf) = (gan_steps.discriminator)(run, d_opt, &(x * 2.0 - 1.0), &y);
-        let mut d = d_loss.double_value(&[]);
-        if config.inject_nan_at_step == Some(*global_step) {
-            d = f64::NAN;
+        let (mut d_loss, pr, pf) = (gan_steps.discriminator)(run, d_opt, &(x * 2.0 - 1.0), &y);
+        let injected = config.inject_nan_at_step == Some(*global_step);
+        if injected {
+            d_loss = d_loss.full_like(f64::NAN);
         }
-        check_finite("discriminator loss", d, epoch + 1, step + 1)?;
-        (sums.d, sums.d_real, sums.d_fake) = (sums.d + d, sums.d_real + pr, sums.d_fake + pf);
-        sums.d_steps += 1;
+        sums.add_d(&d_loss, &pr, &pf);
+        // Read back only now and then: every 50 steps (and at the injected NaN) for the NaN
+        // guard, every `log_every` steps for the step log; the epoch's sums catch the rest.
+        if step % 50 == 0 || injected {
+            check_finite(
+                "discriminator loss",
+                d_loss.double_value(&[]),
+                epoch + 1,
+                step + 1,
+            )?;
+        }
         if step % k == k - 1 {
-            let g = (gan_steps.generator)(run, g_opt, idx.size()[0] as usize).double_value(&[]);
-            check_finite("generator loss", g, epoch + 1, step + 1)?;
-            (sums.g, sums.g_steps, last_g) = (sums.g + g, sums.g_steps + 1, g);
+            let g = (gan_steps.generator)(run, g_opt, idx.size()[0] as usize);
+            sums.add_g(&g);
+            if step % 50 < k {
+                check_finite("generator loss", g.double_value(&[]), epoch + 1, step + 1)?;
+            }
+            last_g = Some(g);
         }
         if step % config.log_every == 0 {
             let log = &mut run.history.steps;
-            log.entry("d_loss".into()).or_default().push(d);
+            log.entry("d_loss".into())
+                .or_default()
+                .push(d_loss.double_value(&[]));
             // Before this epoch's first G step there is no G loss yet (and JSON has no NaN).
-            if last_g.is_finite() {
-                log.entry("g_loss".into()).or_default().push(last_g);
+            if let Some(g) = &last_g {
+                log.entry("g_loss".into())
+                    .or_default()
+                    .push(g.double_value(&[]));
             }
         }
         *global_step += 1;
-        progress.step(|| format!("D {d:.3} G {last_g:.3}"));
+        progress.step(|| {
+            let g = last_g.as_ref().map_or(f64::NAN, |g| g.double_value(&[]));
+            format!("D {:.3} G {g:.3}", d_loss.double_value(&[]))
+        });
     }
     progress.finish();
-    let rec = sums.record(epoch, k, config.g_optimizer.lr, t0.elapsed().as_secs_f64());
+    let rec = sums.record(epoch, k, config.g_optimizer.lr, t0.elapsed().as_secs_f64())?;
     progress.line(&format!(
         "[{name}] epoch {:>3}/{}  D loss {:.3}  G loss {:.3}  D(real) {:.2}  D(fake) {:.2}  k={k}  {:.1}s",
         epoch + 1,
@@ -637,7 +688,7 @@ pub fn train_or_load_gan_with<D, G>(
     steps: GanSteps<D, G>,
 ) -> anyhow::Result<GanRun>
 where
-    D: FnMut(&GanRun, &mut Optimizer, &Tensor, &Tensor) -> (Tensor, f64, f64),
+    D: FnMut(&GanRun, &mut Optimizer, &Tensor, &Tensor) -> (Tensor, Tensor, Tensor),
     G: FnMut(&GanRun, &mut Optimizer, usize) -> Tensor,
 {
     let name = format!("gan-{}", config.arch.kind.name());
