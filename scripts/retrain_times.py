@@ -21,7 +21,7 @@ NOTEBOOK_RUNS = {
                       "softmax-latent", "finetuned-plane2d", "ae-loss-l1", "finetuned-loss-l1"],
     "04_latent_space": ["ae-improved", "finetuned-improved", "ae-homework", "finetuned-homework"],
     "05_gan": ["gan-gan", "gan-acgan", "mnist-classifier"],
-    "06_conv_acgan": ["gan-conv-acgan", "gan-acgan", "gan-gan", "mnist-classifier"],
+    "06_conv_acgan": ["gan-conv-acgan", "gan-acgan", "gan-gan", "mnist-classifier", "mnist-classifier-heldout"],
 }
 
 
