@@ -205,3 +205,90 @@ fn the_shipped_conv_sweep_reads_back_and_supports_the_conv_defaults() {
         .to_string();
     assert!(err.contains("no/such/sweep.json"), "{err}");
 }
+
+#[test]
+fn the_weight_average_moves_by_one_minus_decay_and_copies_batch_norm_statistics() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.g_ema_decay = Some(0.75);
+    let mut run = GanRun::new(&cfg, Device::Cpu).unwrap();
+    // Deep copies: `variables()` hands out views of the live weights.
+    let before: std::collections::HashMap<String, Tensor> = run
+        .g_ema
+        .as_ref()
+        .unwrap()
+        .0
+        .variables()
+        .into_iter()
+        .map(|(k, v)| (k, v.copy()))
+        .collect();
+    let g = run.g_vs.variables();
+    let (mut trainable, mut buffers) = (0, 0);
+    tch::no_grad(|| {
+        for (name, mut t) in run.g_vs.variables() {
+            let _ = t.g_add_scalar_(1.0);
+            if g[&name].requires_grad() {
+                trainable += 1;
+            } else {
+                buffers += 1;
+            }
+        }
+    });
+    assert!(
+        trainable > 0 && buffers > 0,
+        "the conv generator has weights and BN statistics"
+    );
+    run.update_ema();
+    for (name, e) in run.g_ema.as_ref().unwrap().0.variables() {
+        // Trainable: 0.75·old + 0.25·(old + 1) = old + 0.25. Statistics: copied, old + 1.
+        let step = if g[&name].requires_grad() { 0.25 } else { 1.0 };
+        let expected = &before[&name] + step;
+        let diff = (&e - &expected).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "{name}: off by {diff}");
+    }
+}
+
+#[test]
+fn a_gan_with_a_weight_average_samples_from_it_and_saves_and_loads_it() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::small(DatasetKind::Mnist, Split::Train, 256);
+    let mut cfg = tiny(GanKind::AcGan);
+    cfg.epochs = 2;
+    cfg.g_ema_decay = Some(0.9);
+    let run = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    assert!(dir.path().join("generator_ema.safetensors").exists());
+    let (ema_vs, ema) = run.g_ema.as_ref().unwrap();
+    let drift = common::changed(
+        &ema_vs.variables().into_iter().collect(),
+        &run.g_vs.variables().into_iter().collect(),
+    );
+    assert!(
+        !drift.is_empty(),
+        "after training the average differs from G"
+    );
+    let z = Tensor::randn([4, cfg.arch.noise_dim], (Kind::Float, Device::Cpu));
+    let y = Tensor::from_slice(&[0i64, 1, 2, 3]);
+    let from_ema = tch::no_grad(|| (ema.forward_t(&z, &y, false) + 1.0) / 2.0);
+    let (z2, y2) =
+        latentlab::train::gan::seeded_noise(4, cfg.arch.noise_dim, Some(3), 9, Device::Cpu);
+    let sampled = run.sample(4, Some(3), 9);
+    let by_hand = tch::no_grad(|| (ema.forward_t(&z2, &y2, false) + 1.0) / 2.0);
+    assert_eq!(sampled, by_hand, "sample() draws from the average");
+    assert_eq!(from_ema.size(), vec![4, 1, 28, 28]);
+    let loaded = load_gan(dir.path(), Device::Cpu).unwrap();
+    assert_eq!(
+        loaded.sample(4, Some(3), 9),
+        sampled,
+        "the saved average is loaded"
+    );
+    let mut bad = cfg.clone();
+    bad.g_ema_decay = Some(1.0);
+    assert!(bad
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("g_ema_decay"));
+}

@@ -61,6 +61,11 @@ pub struct GanConfig {
     /// Stop after this many steps of the first epoch run (quick checks); None: whole epochs.
     #[serde(default)]
     pub max_steps_per_epoch: Option<usize>,
+    /// Keep an exponential moving average of the generator's weights with this decay (e.g.
+    /// 0.999), updated after every generator step; samples are then drawn from the average,
+    /// which smooths out the last steps' oscillation. None (the default): sample from G itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub g_ema_decay: Option<f64>,
     /// Testing aid: make the discriminator loss NaN at this global step to exercise the guard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inject_nan_at_step: Option<usize>,
@@ -128,6 +133,7 @@ impl GanConfig {
             log_every: 10,
             train_limit: None,
             max_steps_per_epoch: None,
+            g_ema_decay: None,
             inject_nan_at_step: None,
         }
     }
@@ -145,6 +151,12 @@ impl GanConfig {
             "checkpoint_every must be at least 1"
         );
         anyhow::ensure!(self.log_every >= 1, "log_every must be at least 1");
+        if let Some(d) = self.g_ema_decay {
+            anyhow::ensure!(
+                d > 0.0 && d < 1.0,
+                "g_ema_decay must lie strictly between 0 and 1 (e.g. 0.999), got {d}"
+            );
+        }
         anyhow::ensure!(
             self.real_label > 0.5 && self.real_label <= 1.0,
             "real_label must be in (0.5, 1], got {}",
@@ -194,6 +206,9 @@ pub struct GanRun {
     /// The discriminator's trainable variables (shallow handles), switched out of autograd
     /// during generator steps.
     d_params: Vec<Tensor>,
+    /// With `g_ema_decay`: the moving average of the generator's weights, and the generator
+    /// that reads them (what [`GanRun::sample`] draws from).
+    pub g_ema: Option<(nn::VarStore, Generator)>,
 }
 
 impl GanRun {
@@ -206,6 +221,16 @@ impl GanRun {
         let generator = Generator::new(&g_vs.root(), &config.arch);
         let discriminator = Discriminator::new(&d_vs.root(), &config.arch);
         let d_params = d_vs.trainable_variables();
+        let g_ema = match config.g_ema_decay {
+            Some(_) => {
+                let mut ema_vs = nn::VarStore::new(device);
+                let ema = Generator::new(&ema_vs.root(), &config.arch);
+                ema_vs.copy(&g_vs)?;
+                ema_vs.freeze();
+                Some((ema_vs, ema))
+            }
+            None => None,
+        };
         Ok(GanRun {
             config: config.clone(),
             g_vs,
@@ -214,7 +239,42 @@ impl GanRun {
             discriminator,
             history: History::default(),
             d_params,
+            g_ema,
         })
+    }
+
+    /// Moves the weight average toward the generator's current weights (`ema ← decay·ema +
+    /// (1 − decay)·g`); batch-norm running statistics are copied. Nothing without `g_ema_decay`.
+    pub fn update_ema(&mut self) {
+        let (Some((ema_vs, _)), Some(decay)) = (&self.g_ema, self.config.g_ema_decay) else {
+            return;
+        };
+        let g = self.g_vs.variables();
+        tch::no_grad(|| {
+            for (name, mut e) in ema_vs.variables() {
+                let Some(w) = g.get(&name) else { continue };
+                if w.requires_grad() {
+                    let _ = e.g_mul_scalar_(decay).g_add_(&(w * (1.0 - decay)));
+                } else {
+                    e.copy_(w);
+                }
+            }
+        });
+    }
+
+    /// The generator samples come from: the weight average when there is one, else G.
+    pub fn sampling_generator(&self) -> &Generator {
+        self.g_ema.as_ref().map_or(&self.generator, |(_, g)| g)
+    }
+
+    /// The variable stores to checkpoint and resume, by name: `g`, `d` and, with an average,
+    /// `g_ema`.
+    fn stores(&self) -> Vec<(&'static str, &nn::VarStore)> {
+        let mut v = vec![("g", &self.g_vs), ("d", &self.d_vs)];
+        if let Some((ema_vs, _)) = &self.g_ema {
+            v.push(("g_ema", ema_vs));
+        }
+        v
     }
 
     /// `count` images in `[0, 1]` (`[count, 1, 28, 28]`) of class `class` (random classes if
@@ -225,7 +285,7 @@ impl GanRun {
         tch::no_grad(|| {
             // A private generator stream: seeded noise without touching the global RNG state.
             let (z, y) = seeded_noise(count, self.config.arch.noise_dim, class, gen_seed, device);
-            (self.generator.forward_t(&z, &y, false) + 1.0) / 2.0
+            (self.sampling_generator().forward_t(&z, &y, false) + 1.0) / 2.0
         })
     }
 
@@ -237,10 +297,14 @@ impl GanRun {
         Tensor::cat(&rows, 0)
     }
 
-    /// Writes `config.json`, `history.json`, `generator.safetensors`, `discriminator.safetensors`.
+    /// Writes `config.json`, `history.json`, `generator.safetensors`, `discriminator.safetensors`
+    /// and, with a weight average, `generator_ema.safetensors`.
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
         fsutil::save_varstore(&self.g_vs, dir.join("generator.safetensors"))?;
         fsutil::save_varstore(&self.d_vs, dir.join("discriminator.safetensors"))?;
+        if let Some((ema_vs, _)) = &self.g_ema {
+            fsutil::save_varstore(ema_vs, dir.join("generator_ema.safetensors"))?;
+        }
         fsutil::write_json(dir.join("history.json"), &self.history)?;
         fsutil::write_json(dir.join("config.json"), &self.config)?;
         Ok(())
@@ -287,6 +351,9 @@ pub fn load_gan(path: &Path, device: Device) -> anyhow::Result<GanRun> {
     let d = dir.join("discriminator.safetensors");
     if d.exists() {
         fsutil::load_varstore(&mut run.d_vs, &d)?;
+    }
+    if let Some((ema_vs, _)) = &mut run.g_ema {
+        fsutil::load_varstore(ema_vs, dir.join("generator_ema.safetensors"))?;
     }
     let h = dir.join("history.json");
     if h.exists() {
@@ -438,7 +505,7 @@ where
             run.save(dir)?;
             resume::save(
                 &dir.join(RESUME_FILE),
-                &[("g", &run.g_vs), ("d", &run.d_vs)],
+                &run.stores(),
                 &[("g_opt", &g_opt), ("d_opt", &d_opt)],
                 &run.history,
             )?;
@@ -465,9 +532,13 @@ fn open_run_folder(
     let name = config.arch.kind.name();
     if check_same_run(dir, RunKind::Gan, "config.json", &config)? {
         if dir.join(RESUME_FILE).exists() {
+            let mut stores = vec![("g", &mut run.g_vs), ("d", &mut run.d_vs)];
+            if let Some((ema_vs, _)) = &mut run.g_ema {
+                stores.push(("g_ema", ema_vs));
+            }
             run.history = resume::load(
                 &dir.join(RESUME_FILE),
-                &mut [("g", &mut run.g_vs), ("d", &mut run.d_vs)],
+                &mut stores,
                 &mut [("g_opt", g_opt), ("d_opt", d_opt)],
             )?;
             progress.line(&format!(
@@ -617,6 +688,7 @@ where
         }
         if step % k == k - 1 {
             let g = (gan_steps.generator)(run, g_opt, idx.size()[0] as usize);
+            run.update_ema();
             sums.add_g(&g);
             if step % 50 < k {
                 check_finite("generator loss", g.double_value(&[]), epoch + 1, step + 1)?;

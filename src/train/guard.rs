@@ -358,6 +358,7 @@ pub const RUN_FILES: &[&str] = &[
     super::resume::RESUME_FILE,
     "generator.safetensors",
     "discriminator.safetensors",
+    "generator_ema.safetensors",
     "classifier.safetensors",
     "matcher.safetensors",
     "finetune_config.json",

@@ -1,4 +1,4 @@
-//! `latentlab gan`: train a GAN (or resume one), or sample from one.
+//! `latentlab gan`: train a GAN (or resume one), sample from one, or score one.
 
 use crate::checks;
 use clap::Subcommand;
@@ -22,9 +22,28 @@ pub enum GanCommand {
         /// Override the number of epochs.
         #[arg(long, value_parser = checks::count, allow_negative_numbers = true)]
         epochs: Option<usize>,
+        /// Sample from an exponential moving average of G's weights with this decay (0 < d < 1,
+        /// e.g. 0.999).
+        #[arg(long)]
+        ema: Option<f64>,
         /// Start over in --out when it holds a GAN run with another config.
         #[arg(long)]
         force: bool,
+    },
+    /// Score a finished GAN with both MNIST scorers against the test digits (class consistency,
+    /// Fréchet distance, precision and recall, per-digit distances, strokes) beside each
+    /// scorer's floor; writes the scores as JSON to --out.
+    Score {
+        /// GAN run folder.
+        #[arg(long)]
+        from: PathBuf,
+        /// JSON file to write the scores to (outside the run folder, which is an input).
+        #[arg(long)]
+        out: PathBuf,
+        /// quick (1,000 samples, scorers trained in runs/quick) or full (10,000, the shipped
+        /// scorers); default: the GAN's own profile.
+        #[arg(long)]
+        profile: Option<Profile>,
     },
     /// Write generated digits as IDX (`.gz` if the name ends so) and a PNG grid of the first
     /// 100 beside it.
@@ -57,8 +76,10 @@ pub fn run(command: GanCommand) -> anyhow::Result<()> {
             profile,
             out,
             epochs,
+            ema,
             force,
-        } => train(&kind, profile, &out, epochs, force),
+        } => train(&kind, profile, &out, (epochs, ema), force),
+        GanCommand::Score { from, out, profile } => score(&from, &out, profile),
         GanCommand::Sample {
             from,
             class,
@@ -74,7 +95,7 @@ fn train(
     kind: &str,
     profile: Option<Profile>,
     out: &std::path::Path,
-    epochs: Option<usize>,
+    (epochs, ema): (Option<usize>, Option<f64>),
     force: bool,
 ) -> anyhow::Result<()> {
     let profile = checks::profile(profile, None)?;
@@ -85,6 +106,7 @@ fn train(
     if let Some(e) = epochs {
         cfg.epochs = e;
     }
+    cfg.g_ema_decay = ema;
     cfg.validate()?;
     checks::output_dir(out, &[], RunKind::Gan, force)?;
     latentlab::train::guard::check_same_run(out, RunKind::Gan, "config.json", &cfg)?;
@@ -146,5 +168,37 @@ fn sample(
         wrote = format!("{wrote} and {} (the first 100)", png.display());
     }
     println!("wrote {count} images to {wrote}");
+    Ok(())
+}
+
+fn score(
+    from: &std::path::Path,
+    out: &std::path::Path,
+    profile: Option<Profile>,
+) -> anyhow::Result<()> {
+    expect_run(from, "--from", &[RunKind::Gan], false)?;
+    checks::output_file(out, &[("--from", from)], false)?;
+    let gan = load_gan(from, runtime::device())?;
+    let profile = checks::profile(profile, Some(gan.config.profile))?;
+    let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
+    let test = Dataset::load(DatasetKind::Mnist, Split::Test, profile)?;
+    let runs = runtime::runs_dir().join(profile.name());
+    let mut scorers = Vec::new();
+    for s in Scorer::ALL {
+        let clf =
+            train::train_or_load_scorer(s, profile, &train, &test, &runs, &mut Progress::auto())?;
+        scorers.push((s, clf));
+    }
+    let scorers: Vec<_> = scorers.iter().map(|(s, c)| (*s, c)).collect();
+    let n = match profile {
+        Profile::Full => 10_000,
+        Profile::Quick => 1_000,
+    };
+    let kind = gan.config.arch.kind;
+    let q = analysis::score_generators(&[(kind, &gan)], &scorers, &train, &test, n)?;
+    latentlab::fsutil::write_json(out, &q)?;
+    let title = format!("{} ({profile} profile, {n} samples)", from.display());
+    println!("{}", figures::gan_quality_table(&q, &title));
+    println!("wrote {}", out.display());
     Ok(())
 }
