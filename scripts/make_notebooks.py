@@ -1464,8 +1464,11 @@ that row: a Fréchet distance twice the floor's, a recall 0.1 below it.
     shared(code("""let scorer = train::train_or_load_scorer(Scorer::Main, profile, &train, &test, &runs, &mut Progress::Lines)?;
 let heldout = train::train_or_load_scorer(Scorer::Heldout, profile, &train, &test, &runs, &mut Progress::Lines)?;
 let n = if profile == Profile::Full { 10_000 } else { 1_000 };
-let gans = [(GanKind::Gan, &gan), (GanKind::AcGan, &acgan), (GanKind::ConvAcGan, &conv)];
-let quality = analysis::score_generators(&gans, &[(Scorer::Main, &scorer), (Scorer::Heldout, &heldout)], &train, &test, n)?;
+let quality = {
+    let gans = [(GanKind::Gan, &gan), (GanKind::AcGan, &acgan), (GanKind::ConvAcGan, &conv)];
+    let scorers = [(Scorer::Main, &scorer), (Scorer::Heldout, &heldout)];
+    analysis::score_generators(&gans, &scorers, &train, &test, n)?
+};
 println!("scorers' test accuracy: {:.2}% and {:.2}% (held out)", 100.0 * scorer.test_accuracy, 100.0 * heldout.test_accuracy);
 println!("targets (full profile): class consistency at least 95% for the fully connected AC-GAN, 98% for the convolutional one;");
 println!("  goals for the convolutional one: Fréchet distance within 2x the floor on both scorers, recall within 0.1 of the floor");
@@ -1489,8 +1492,8 @@ of the ink and of the slant, of real test digits and of the samples. Real handwr
 thin and thick pens, upright and slanted hands. Look at the ± columns: where the samples' spread
 is much smaller than the real digits', the generator draws one kind of digit.
 """),
-    code("""let conv_scores = &quality.get(GanKind::ConvAcGan).expect("scored").scores[&Scorer::Main];
-figures::stroke_table(conv_scores, "Convolutional AC-GAN: strokes per digit, real vs generated")"""),
+    code("""figures::stroke_table(&quality.get(GanKind::ConvAcGan).expect("scored").scores[&Scorer::Main],
+    "Convolutional AC-GAN: strokes per digit, real vs generated")"""),
     md("""
 ## Exercises
 
