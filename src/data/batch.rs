@@ -45,6 +45,13 @@ pub struct Batches {
 }
 
 impl Batches {
+    /// The shuffled batches of one training epoch: `Batches::new` with
+    /// [`BatchOrder::Shuffled`] `{ seed, epoch }`.
+    pub fn shuffled(n: usize, batch_size: usize, seed: u64, epoch: usize) -> Batches {
+        let epoch = epoch as u64;
+        Batches::new(n, batch_size, BatchOrder::Shuffled { seed, epoch })
+    }
+
     /// Batches of `batch_size` over `n` items (`batch_size` ≥ 1).
     pub fn new(n: usize, batch_size: usize, order: BatchOrder) -> Batches {
         let idx = match order {

@@ -3,7 +3,7 @@
 //! another seed, never used to choose a recipe).
 
 use super::{check_finite, EpochRecord, History, OptimizerConfig, Progress};
-use crate::data::{BatchOrder, Batches, Dataset};
+use crate::data::{Batches, Dataset};
 use crate::fsutil;
 use crate::models::{ClassifierArch, DigitClassifier};
 use crate::runtime::Profile;
@@ -249,14 +249,7 @@ fn classifier_epoch(
 ) -> anyhow::Result<f64> {
     let mut sum = 0.0;
     let mut n = 0usize;
-    let batches = Batches::new(
-        train.len(),
-        config.batch_size,
-        BatchOrder::Shuffled {
-            seed: config.seed,
-            epoch: epoch as u64,
-        },
-    );
+    let batches = Batches::shuffled(train.len(), config.batch_size, config.seed, epoch);
     for (step, idx) in batches.enumerate() {
         let (x, y) = train.batch(&idx);
         let loss = model.forward_t(&x, true).cross_entropy_for_logits(&y);

@@ -7,7 +7,7 @@ use super::autoencoder::{evaluate_reconstruction, AutoencoderRun};
 use super::{
     check_finite, EpochRecord, History, LossKind, LrSchedule, Optimizer, OptimizerConfig, Progress,
 };
-use crate::data::{BatchOrder, Batches, Dataset};
+use crate::data::{Batches, Dataset};
 use crate::fsutil;
 use crate::models::{Autoencoder, Matcher};
 use crate::runtime::Profile;
@@ -372,14 +372,7 @@ fn matcher_phase(
         let e0 = Instant::now();
         let mut sum = 0.0;
         let mut n = 0usize;
-        let batches = Batches::new(
-            train.len(),
-            config.batch_size,
-            BatchOrder::Shuffled {
-                seed: config.seed,
-                epoch: epoch as u64,
-            },
-        );
+        let batches = Batches::shuffled(train.len(), config.batch_size, config.seed, epoch);
         for (step, idx) in batches.enumerate() {
             let (x, y) = train.batch(&idx);
             let z = tch::no_grad(|| ae.model.encode(&x, false));
@@ -438,14 +431,7 @@ fn joint_phase(
         opt_ae.set_lr(lr);
         opt_m.set_lr(lr);
         let mut tally = JointTally::default();
-        let batches = Batches::new(
-            train.len(),
-            config.batch_size,
-            BatchOrder::Shuffled {
-                seed: config.seed + 1000,
-                epoch: epoch as u64,
-            },
-        );
+        let batches = Batches::shuffled(train.len(), config.batch_size, config.seed + 1000, epoch);
         for (step, idx) in batches.enumerate() {
             let (x, y) = train.batch(&idx);
             let (rec_loss, cls_loss) =
@@ -554,14 +540,8 @@ pub fn refit_decoder(
             let lr = schedule.lr(config.decoder_lr, epoch, config.decoder_epochs);
             opt.set_lr(lr);
             let (mut sum, mut n) = (0.0, 0usize);
-            let batches = Batches::new(
-                train.len(),
-                config.batch_size,
-                BatchOrder::Shuffled {
-                    seed: config.seed + 2000,
-                    epoch: epoch as u64,
-                },
-            );
+            let batches =
+                Batches::shuffled(train.len(), config.batch_size, config.seed + 2000, epoch);
             for (step, idx) in batches.enumerate() {
                 let (x, _) = train.batch(&idx);
                 let z = tch::no_grad(|| ae.model.encode(&x, false));

@@ -8,7 +8,7 @@
 //! step defined in its cells, so a changed cell trains the changed model.
 
 use super::{check_finite, EpochRecord, History, LrSchedule, Optimizer, OptimizerConfig, Progress};
-use crate::data::{BatchOrder, Batches, Dataset};
+use crate::data::{Batches, Dataset};
 use crate::fsutil;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -154,14 +154,7 @@ fn train_epoch<M>(
     step: &mut impl FnMut(&M, &mut Optimizer, &Tensor, &Tensor) -> Tensor,
     progress: &mut Progress,
 ) -> anyhow::Result<f64> {
-    let batches = Batches::new(
-        train.len(),
-        config.batch_size,
-        BatchOrder::Shuffled {
-            seed: config.seed,
-            epoch: epoch as u64,
-        },
-    );
+    let batches = Batches::shuffled(train.len(), config.batch_size, config.seed, epoch);
     progress.start(
         &format!("{} epoch {}/{}", config.name, epoch + 1, config.epochs),
         batches.num_batches() as u64,

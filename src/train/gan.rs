@@ -3,7 +3,7 @@
 
 use super::resume::{self, RESUME_FILE};
 use super::{check_finite, EpochRecord, History, Optimizer, OptimizerConfig, Progress};
-use crate::data::{BatchOrder, Batches, Dataset};
+use crate::data::{Batches, Dataset};
 use crate::fsutil;
 use crate::models::{Discriminator, GanArch, GanKind, Generator};
 use crate::runtime::Profile;
@@ -650,11 +650,7 @@ where
     // Seeded per epoch so that a resumed run draws the same noise as an uninterrupted one
     // (this formula, not `resume::seed_epoch`, so that the shipped GANs stay reproducible).
     tch::manual_seed((config.seed + 7919 * (epoch as u64 + 1)) as i64);
-    let order = BatchOrder::Shuffled {
-        seed: config.seed,
-        epoch: epoch as u64,
-    };
-    let batches = Batches::new(data.len(), config.batch_size, order);
+    let batches = Batches::shuffled(data.len(), config.batch_size, config.seed, epoch);
     let steps = config
         .max_steps_per_epoch
         .map_or(batches.num_batches(), |m| m.min(batches.num_batches()));

@@ -9,7 +9,7 @@
 use super::autoencoder::{evaluate_reconstruction, AutoencoderRun};
 use super::finetune::JointTally;
 use super::{History, LossKind, LrSchedule, Optimizer, OptimizerConfig, Progress};
-use crate::data::{BatchOrder, Batches, Dataset};
+use crate::data::{Batches, Dataset};
 use crate::fsutil;
 use crate::runtime::Profile;
 use serde::{Deserialize, Serialize};
@@ -210,14 +210,7 @@ fn softmax_epoch(
     epoch: usize,
 ) -> anyhow::Result<JointTally> {
     let mut tally = JointTally::default();
-    let batches = Batches::new(
-        train.len(),
-        config.batch_size,
-        BatchOrder::Shuffled {
-            seed: config.seed,
-            epoch: epoch as u64,
-        },
-    );
+    let batches = Batches::shuffled(train.len(), config.batch_size, config.seed, epoch);
     for (step, idx) in batches.enumerate() {
         let (x, y) = train.batch(&idx);
         let logits = ae.model.encode(&x, true);
