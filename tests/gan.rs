@@ -292,3 +292,70 @@ fn a_gan_with_a_weight_average_samples_from_it_and_saves_and_loads_it() {
         .to_string()
         .contains("g_ema_decay"));
 }
+
+#[test]
+fn hinge_loss_projection_and_the_generator_class_weight_train_and_old_configs_read_as_before() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let data = common::small(DatasetKind::Mnist, Split::Train, 32);
+    let (x, y) = data.range(0, 32);
+    let real = x * 2.0 - 1.0;
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.loss = latentlab::train::AdvLoss::Hinge;
+    cfg.arch.projection = true;
+    cfg.g_class_weight = 0.3;
+    let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+    assert!(run.d_vs.variables().contains_key("proj.weight"));
+    // The projection term makes the real/fake logit depend on the class; unlabeled, the
+    // discriminator gives the logit without it.
+    let (plain, _) = run.discriminator.forward_t(&real, false);
+    let (same, _) = run.discriminator.forward_labeled(&real, None, false);
+    let (other, _) = run
+        .discriminator
+        .forward_labeled(&real, Some(&(&y + 1).remainder(10)), false);
+    let (labeled, _) = run.discriminator.forward_labeled(&real, Some(&y), false);
+    assert!(plain.equal(&same));
+    assert!((labeled - &other).abs().max().double_value(&[]) > 1e-4);
+    // The hinge loss of D is at least 0 and G's is −mean D(fake); both train.
+    let mut d_opt = cfg.d_optimizer.build(&run.d_vs).unwrap();
+    let mut g_opt = cfg.g_optimizer.build(&run.g_vs).unwrap();
+    let (d_loss, _, _) = discriminator_step(&run, &mut d_opt, &real, &y);
+    assert!(d_loss.double_value(&[]) >= 0.0);
+    let g_loss = generator_step(&run, &mut g_opt, 32, Device::Cpu);
+    assert!(g_loss.double_value(&[]).is_finite());
+    let trained = train_gan(&cfg, &data, None, &mut Progress::Silent).unwrap();
+    assert_eq!(trained.history.epochs.len(), cfg.epochs);
+    // Defaults are written as before (so the shipped configs stay as they are) and read back.
+    let shipped = GanConfig::new(GanKind::ConvAcGan, Profile::Full);
+    let json = serde_json::to_value(&shipped).unwrap();
+    for key in ["loss", "g_class_weight"] {
+        assert!(json.get(key).is_none(), "{key} in {json}");
+    }
+    assert!(json["arch"].get("projection").is_none());
+    let back: GanConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(back, shipped);
+    let variant: GanConfig = latentlab::fsutil::read_config(
+        latentlab::data::dataset::data_root().join("gan-variants/conv-acgan.config.json"),
+    )
+    .unwrap();
+    assert_eq!(variant, shipped);
+}
+
+#[test]
+fn bad_lever_settings_are_refused_with_the_field_named() {
+    let mut cfg = GanConfig::new(GanKind::ConvAcGan, Profile::Quick);
+    cfg.g_class_weight = f64::NAN;
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(err.contains("g_class_weight"), "{err}");
+    let mut cfg = GanConfig::new(GanKind::Gan, Profile::Quick);
+    cfg.arch.projection = true;
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(err.contains("projection") && err.contains("acgan"), "{err}");
+    let mut json =
+        serde_json::to_value(GanConfig::new(GanKind::ConvAcGan, Profile::Quick)).unwrap();
+    json["loss"] = serde_json::json!("wasserstein");
+    let err = serde_json::from_value::<GanConfig>(json)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bce") && err.contains("hinge"), "{err}");
+}

@@ -5,8 +5,8 @@
 //! what a perfect generator would score.
 
 use super::metrics::frechet_distance;
-use super::precision_recall::{precision_recall, PrecisionRecall};
-use super::strokes::{class_strokes, ClassStrokes};
+use super::precision_recall::{Manifold, PrecisionRecall};
+use super::strokes::{ink_and_slant, strokes_against, ClassStrokes};
 use crate::data::Dataset;
 use crate::models::GanKind;
 use crate::train::{ClassifierRun, GanRun, Scorer};
@@ -89,9 +89,7 @@ pub fn real_floor(
     test: &Dataset,
     n: usize,
 ) -> anyhow::Result<GanQuality> {
-    let real = train.take(n);
-    let labels = Vec::<i64>::try_from(real.labels())?;
-    score_images(clf, &real.images_f32(), Some(&labels), test, n)
+    Reference::new(clf, test, n)?.floor(train)
 }
 
 /// Draws `n` samples: `n / 10` of each digit for conditional GANs (with the requested digits),
@@ -127,7 +125,8 @@ pub fn gan_quality(
 }
 
 /// Scores `images` (`[m, 1, 28, 28]` in `[0, 1]`; `classes` = the digit each was drawn for, if
-/// known) with `clf` against the first `n` test digits.
+/// known) with `clf` against the first `n` test digits. To score several sets against the same
+/// digits, build the [`Reference`] once.
 pub fn score_images(
     clf: &ClassifierRun,
     images: &Tensor,
@@ -135,34 +134,75 @@ pub fn score_images(
     test: &Dataset,
     n: usize,
 ) -> anyhow::Result<GanQuality> {
-    let predicted = clf.predict(images);
-    anyhow::ensure!(
-        classes.is_none_or(|c| c.len() == predicted.len()),
-        "{} classes for {} images",
-        classes.map_or(0, <[i64]>::len),
-        predicted.len()
-    );
-    let mut hist = vec![0.0; 10];
-    for &p in &predicted {
-        hist[p as usize] += 1.0 / predicted.len().max(1) as f64;
+    Reference::new(clf, test, n)?.score(images, classes)
+}
+
+/// The real side of one scorer's comparisons, measured once: the first `n` test digits' labels,
+/// features, k-NN manifold, ink and slant.
+pub struct Reference<'a> {
+    clf: &'a ClassifierRun,
+    n: usize,
+    labels: Vec<i64>,
+    feats: Tensor,
+    manifold: Manifold,
+    ink: Vec<f64>,
+    slant: Vec<f64>,
+}
+
+impl<'a> Reference<'a> {
+    /// Measures the first `n` test digits with `clf`.
+    pub fn new(clf: &'a ClassifierRun, test: &Dataset, n: usize) -> anyhow::Result<Self> {
+        let real = test.take(n);
+        let images = real.images_f32();
+        let feats = clf.features(&images);
+        let (ink, slant) = ink_and_slant(&images);
+        Ok(Reference {
+            clf,
+            n,
+            labels: Vec::<i64>::try_from(real.labels())?,
+            manifold: Manifold::new(&feats, PR_NEIGHBOURS)?,
+            feats,
+            ink,
+            slant,
+        })
     }
-    let groups = classes.unwrap_or(&predicted);
-    let real = test.take(n);
-    let real_images = real.images_f32();
-    let real_labels = Vec::<i64>::try_from(real.labels())?;
-    let (feats, real_feats) = (clf.features(images), clf.features(&real_images));
-    let PrecisionRecall { precision, recall } =
-        precision_recall(&real_feats, &feats, PR_NEIGHBOURS)?;
-    Ok(GanQuality {
-        samples: predicted.len(),
-        class_consistency: classes.map(|c| super::metrics::accuracy(&predicted, c)),
-        frechet_to_test: frechet_distance(&feats, &real_feats)?,
-        class_histogram: hist,
-        precision,
-        recall,
-        per_class_frechet: per_class_frechet(&feats, groups, &real_feats, &real_labels)?,
-        strokes: class_strokes(images, groups, &real_images, &real_labels),
-    })
+
+    /// The floor: the first `n` training digits, with their labels, scored as if generated.
+    pub fn floor(&self, train: &Dataset) -> anyhow::Result<GanQuality> {
+        let real = train.take(self.n);
+        let labels = Vec::<i64>::try_from(real.labels())?;
+        self.score(&real.images_f32(), Some(&labels))
+    }
+
+    /// Scores `images` (`[m, 1, 28, 28]` in `[0, 1]`; `classes` = the digit each was drawn for,
+    /// if known) against these digits.
+    pub fn score(&self, images: &Tensor, classes: Option<&[i64]>) -> anyhow::Result<GanQuality> {
+        let predicted = self.clf.predict(images);
+        anyhow::ensure!(
+            classes.is_none_or(|c| c.len() == predicted.len()),
+            "{} classes for {} images",
+            classes.map_or(0, <[i64]>::len),
+            predicted.len()
+        );
+        let mut hist = vec![0.0; 10];
+        for &p in &predicted {
+            hist[p as usize] += 1.0 / predicted.len().max(1) as f64;
+        }
+        let groups = classes.unwrap_or(&predicted);
+        let feats = self.clf.features(images);
+        let PrecisionRecall { precision, recall } = self.manifold.precision_recall(&feats)?;
+        let real_strokes = (self.ink.as_slice(), self.slant.as_slice());
+        Ok(GanQuality {
+            samples: predicted.len(),
+            class_consistency: classes.map(|c| super::metrics::accuracy(&predicted, c)),
+            frechet_to_test: frechet_distance(&feats, &self.feats)?,
+            class_histogram: hist,
+            precision,
+            recall,
+            per_class_frechet: per_class_frechet(&feats, groups, &self.feats, &self.labels)?,
+            strokes: strokes_against(images, groups, real_strokes, &self.labels),
+        })
+    }
 }
 
 /// Per digit: the Fréchet distance between the rows of `feats` and of `real_feats` of that digit;
@@ -258,15 +298,18 @@ pub fn score_generators(
         samples: n,
         ..Default::default()
     };
-    for &(scorer, clf) in scorers {
-        out.floors.insert(scorer, real_floor(clf, train, test, n)?);
+    let references = scorers
+        .iter()
+        .map(|&(scorer, clf)| Ok((scorer, Reference::new(clf, test, n)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for (scorer, reference) in &references {
+        out.floors.insert(*scorer, reference.floor(train)?);
     }
     for &(kind, gan) in gans {
         let (samples, requested) = draw_samples(gan, n, 1)?;
         let mut scores = BTreeMap::new();
-        for &(scorer, clf) in scorers {
-            let q = score_images(clf, &samples, requested.as_deref(), test, n)?;
-            scores.insert(scorer, q);
+        for (scorer, reference) in &references {
+            scores.insert(*scorer, reference.score(&samples, requested.as_deref())?);
         }
         *out.slot(kind) = Some(GanQualityEntry {
             epochs: gan.history.epochs.len(),

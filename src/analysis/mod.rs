@@ -11,8 +11,8 @@ pub mod tsne;
 
 pub use gan_quality::{
     draw_samples, frechet_floor, gan_quality, load_sweep, real_floor, score_generators,
-    score_images, shipped_sweep_path, GanQuality, GanQualityEntry, GanQualityFile, SweepEval,
-    SweepVariant, PR_NEIGHBOURS,
+    score_images, shipped_sweep_path, GanQuality, GanQualityEntry, GanQualityFile, Reference,
+    SweepEval, SweepVariant, PR_NEIGHBOURS,
 };
 pub use latent::{
     class_prototypes, code_range, encode_dataset, generate_by_class, generation_quality,
@@ -23,6 +23,8 @@ pub use pca::{
     pca_project, pca_reconstruction_baseline, tensor_to_matrix, PcaBaseline, PcaModel,
     PcaProjection,
 };
-pub use precision_recall::{precision_recall, PrecisionRecall};
-pub use strokes::{class_strokes, ink_and_slant, spread_ratios, ClassStrokes, StrokeSummary};
+pub use precision_recall::{precision_recall, Manifold, PrecisionRecall};
+pub use strokes::{
+    class_strokes, ink_and_slant, spread_ratios, strokes_against, ClassStrokes, StrokeSummary,
+};
 pub use tsne::{tsne_2d, TsneParams, TsneResult};

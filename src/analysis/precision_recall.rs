@@ -30,26 +30,74 @@ pub fn precision_recall(
     generated: &Tensor,
     k: usize,
 ) -> anyhow::Result<PrecisionRecall> {
-    let (sr, sg) = (real.size(), generated.size());
-    anyhow::ensure!(
-        sr.len() == 2 && sg.len() == 2 && sr[1] == sg[1],
-        "precision and recall need two [n, d] feature sets of the same d, got {sr:?} and {sg:?}"
-    );
-    anyhow::ensure!(k >= 1, "k must be at least 1, got 0");
-    anyhow::ensure!(
-        sr[0] > k as i64 && sg[0] > k as i64,
-        "precision and recall with k = {k} need more than {k} points in each set, got {} real and {} generated",
-        sr[0],
-        sg[0]
-    );
-    let real = real.to_kind(Kind::Double).to_device(Device::Cpu);
-    let generated = generated.to_kind(Kind::Double).to_device(Device::Cpu);
-    let real_radii = knn_radii(&real, k);
-    let generated_radii = knn_radii(&generated, k);
-    Ok(PrecisionRecall {
-        precision: coverage(&real, &real_radii, &generated),
-        recall: coverage(&generated, &generated_radii, &real),
-    })
+    Manifold::new(real, k)?.precision_recall(generated)
+}
+
+/// One set of features as a manifold: its points (in doubles, on the CPU) and each point's
+/// distance to its `k`-th nearest neighbour. Built once for the real side, it serves any number
+/// of generated sets (the radii are an n × n distance pass).
+#[derive(Debug)]
+pub struct Manifold {
+    points: Tensor,
+    radii: Tensor,
+    k: usize,
+}
+
+impl Manifold {
+    /// The manifold of `points` (`[n, d]`) with `k`-th-neighbour balls; fails unless n > k ≥ 1.
+    pub fn new(points: &Tensor, k: usize) -> anyhow::Result<Manifold> {
+        let s = points.size();
+        anyhow::ensure!(
+            s.len() == 2,
+            "precision and recall need [n, d] feature sets, got {s:?}"
+        );
+        anyhow::ensure!(k >= 1, "k must be at least 1, got 0");
+        anyhow::ensure!(
+            s[0] > k as i64,
+            "precision and recall with k = {k} need more than {k} points in each set, got {}",
+            s[0]
+        );
+        let points = points.to_kind(Kind::Double).to_device(Device::Cpu);
+        let radii = knn_radii(&points, k);
+        Ok(Manifold { points, radii, k })
+    }
+
+    /// Precision and recall of `generated` (`[m, d]`, the same `d`) against this manifold,
+    /// taken as the real one.
+    pub fn precision_recall(&self, generated: &Tensor) -> anyhow::Result<PrecisionRecall> {
+        let (sr, sg) = (self.points.size(), generated.size());
+        anyhow::ensure!(
+            sg.len() == 2 && sr[1] == sg[1],
+            "precision and recall need two [n, d] feature sets of the same d, got {sr:?} and {sg:?}"
+        );
+        let generated = Manifold::new(generated, self.k)
+            .map_err(|e| anyhow::anyhow!("{e} ({} real and {} generated)", sr[0], sg[0]))?;
+        Ok(PrecisionRecall {
+            precision: self.coverage(&generated.points),
+            recall: generated.coverage(&self.points),
+        })
+    }
+
+    /// Share of rows of `query` inside at least one ball.
+    fn coverage(&self, query: &Tensor) -> f64 {
+        let n = query.size()[0];
+        let radii = self.radii.unsqueeze(0);
+        let mut inside = 0i64;
+        for s in (0..n).step_by(CHUNK as usize) {
+            let d = Tensor::cdist(
+                &query.narrow(0, s, CHUNK.min(n - s)),
+                &self.points,
+                2.0,
+                None::<i64>,
+            );
+            inside += d
+                .le_tensor(&radii)
+                .any_dim(1, false)
+                .sum(Kind::Int64)
+                .int64_value(&[]);
+        }
+        inside as f64 / n as f64
+    }
 }
 
 /// Each row's distance to its `k`-th nearest other row of `x` (`[n]`). The row itself is the
@@ -65,28 +113,6 @@ fn knn_radii(x: &Tensor, k: usize) -> Tensor {
         })
         .collect();
     Tensor::cat(&parts, 0)
-}
-
-/// Share of rows of `query` inside at least one ball (centre a row of `manifold`, radius the
-/// matching entry of `radii`).
-fn coverage(manifold: &Tensor, radii: &Tensor, query: &Tensor) -> f64 {
-    let n = query.size()[0];
-    let radii = radii.unsqueeze(0);
-    let mut inside = 0i64;
-    for s in (0..n).step_by(CHUNK as usize) {
-        let d = Tensor::cdist(
-            &query.narrow(0, s, CHUNK.min(n - s)),
-            manifold,
-            2.0,
-            None::<i64>,
-        );
-        inside += d
-            .le_tensor(&radii)
-            .any_dim(1, false)
-            .sum(Kind::Int64)
-            .int64_value(&[]);
-    }
-    inside as f64 / n as f64
 }
 
 #[cfg(test)]
@@ -142,5 +168,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("more than 3 points"), "{err}");
+        let err = precision_recall(&a.narrow(0, 0, 3), &a, 3)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than 3 points"), "{err}");
+    }
+
+    #[test]
+    fn one_manifold_scores_many_sets_as_the_function_does() {
+        let real = cloud(500, 0.0, 1);
+        let manifold = Manifold::new(&real, 3).unwrap();
+        for (shift, seed) in [(0.0, 2), (0.7, 3), (2.0, 4)] {
+            let g = cloud(400, shift, seed);
+            assert_eq!(
+                manifold.precision_recall(&g).unwrap(),
+                precision_recall(&real, &g, 3).unwrap()
+            );
+        }
     }
 }

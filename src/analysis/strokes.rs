@@ -111,12 +111,23 @@ pub fn class_strokes(
     real: &Tensor,
     real_classes: &[i64],
 ) -> Vec<ClassStrokes> {
-    let (ink, slant) = ink_and_slant(images);
     let (real_ink, real_slant) = ink_and_slant(real);
+    strokes_against(images, classes, (&real_ink, &real_slant), real_classes)
+}
+
+/// As [`class_strokes`], with the real digits' ink and slant already measured
+/// ([`ink_and_slant`]).
+pub fn strokes_against(
+    images: &Tensor,
+    classes: &[i64],
+    (real_ink, real_slant): (&[f64], &[f64]),
+    real_classes: &[i64],
+) -> Vec<ClassStrokes> {
+    let (ink, slant) = ink_and_slant(images);
     (0..10)
         .map(|c| ClassStrokes {
             class: c as usize,
-            real: summarize(&real_ink, &real_slant, real_classes, Some(c)),
+            real: summarize(real_ink, real_slant, real_classes, Some(c)),
             generated: summarize(&ink, &slant, classes, Some(c)),
         })
         .collect()

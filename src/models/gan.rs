@@ -74,6 +74,14 @@ pub struct GanArch {
     /// How the weights start. Configs written before this field existed read as `tch`.
     #[serde(default)]
     pub init: WeightInit,
+    /// Conditional kinds: add a projection term `⟨embed(y), h⟩` to the discriminator's
+    /// real/fake logit, `h` being its last hidden features and `embed` a learned vector per
+    /// class (Miyato & Koyama, 2018). The real/fake decision then depends on the class, so the
+    /// generator must match each digit's distribution, not only look real and be classified
+    /// right. False (the default, and what configs without the field read as): the AC-GAN's
+    /// unconditional logit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub projection: bool,
 }
 
 /// Initial weights of the GAN layers.
@@ -166,6 +174,7 @@ impl GanArch {
             } else {
                 WeightInit::Tch
             },
+            projection: false,
         }
     }
 
@@ -185,6 +194,11 @@ impl GanArch {
         anyhow::ensure!(
             (0.0..1.0).contains(&self.d_dropout),
             "d_dropout must be in [0, 1)"
+        );
+        anyhow::ensure!(
+            !self.projection || self.kind.conditional(),
+            "arch.projection needs a class: use it with acgan or conv-acgan, not {}",
+            self.kind.name()
         );
         // Fully-connected G and D (noise + 10 classes in, 784 out, and back), or the conv pair.
         let [h0, h1, h2] = self.hidden.map(|h| h as f64);
@@ -346,6 +360,8 @@ pub enum Discriminator {
         adv: nn::Linear,
         /// Class head (AC-GAN).
         cls: Option<nn::Linear>,
+        /// Class embedding of the projection term (`GanArch::projection`).
+        proj: Option<nn::Embedding>,
         /// Dropout probability.
         dropout: f64,
         /// LeakyReLU slope.
@@ -363,6 +379,8 @@ pub enum Discriminator {
         adv: nn::Linear,
         /// Class head.
         cls: nn::Linear,
+        /// Class embedding of the projection term (`GanArch::projection`).
+        proj: Option<nn::Embedding>,
         /// Dropout probability.
         dropout: f64,
         /// LeakyReLU slope.
@@ -375,6 +393,10 @@ pub enum Discriminator {
 impl Discriminator {
     /// Builds the discriminator for `arch` under `p`.
     pub fn new(p: &nn::Path, arch: &GanArch) -> Discriminator {
+        let proj = |dim: i64| {
+            arch.projection
+                .then(|| nn::embedding(p / "proj", 10, dim, Default::default()))
+        };
         match arch.kind {
             GanKind::Gan | GanKind::AcGan => {
                 let [h1, h2, h3] = arch.hidden;
@@ -392,6 +414,7 @@ impl Discriminator {
                         .kind
                         .conditional()
                         .then(|| arch.init.linear(p / "cls", h1, 10)),
+                    proj: proj(h1),
                     dropout: arch.d_dropout,
                     slope: arch.leaky_slope,
                 }
@@ -405,6 +428,7 @@ impl Discriminator {
                     bn2: init.batch_norm(p / "bn2", 2 * c),
                     adv: init.linear(p / "adv", 2 * c * 49, 1),
                     cls: init.linear(p / "cls", 2 * c * 49, 10),
+                    proj: proj(2 * c * 49),
                     dropout: arch.d_dropout,
                     slope: arch.leaky_slope,
                     c,
@@ -413,13 +437,26 @@ impl Discriminator {
         }
     }
 
-    /// Real/fake logits `[b]` and class logits `[b, 10]` (None for the plain GAN).
+    /// Real/fake logits `[b]` and class logits `[b, 10]` (None for the plain GAN), without the
+    /// projection term (see [`Discriminator::forward_labeled`]).
     pub fn forward_t(&self, x: &Tensor, train: bool) -> (Tensor, Option<Tensor>) {
-        match self {
+        self.forward_labeled(x, None, train)
+    }
+
+    /// As [`Discriminator::forward_t`]; with `labels` and a discriminator built with
+    /// `GanArch::projection`, the real/fake logit gets the projection term `⟨embed(y), h⟩`.
+    pub fn forward_labeled(
+        &self,
+        x: &Tensor,
+        labels: Option<&Tensor>,
+        train: bool,
+    ) -> (Tensor, Option<Tensor>) {
+        let (h, adv, cls, proj) = match self {
             Discriminator::Dense {
                 layers,
                 adv,
                 cls,
+                proj,
                 dropout,
                 slope,
             } => {
@@ -427,7 +464,7 @@ impl Discriminator {
                 for l in layers {
                     h = leaky(h.apply(l), *slope).dropout(*dropout, train);
                 }
-                (h.apply(adv).view([-1]), cls.as_ref().map(|c| h.apply(c)))
+                (h, adv, cls.as_ref(), proj)
             }
             Discriminator::Conv {
                 conv1,
@@ -435,6 +472,7 @@ impl Discriminator {
                 bn2,
                 adv,
                 cls,
+                proj,
                 dropout,
                 slope,
                 c,
@@ -443,9 +481,14 @@ impl Discriminator {
                 let h = leaky(h.apply(conv2).apply_t(bn2, train), *slope)
                     .dropout(*dropout, train)
                     .view([-1, 2 * c * 49]);
-                (h.apply(adv).view([-1]), Some(h.apply(cls)))
+                (h, adv, Some(cls), proj)
             }
+        };
+        let mut logit = h.apply(adv).view([-1]);
+        if let (Some(e), Some(y)) = (proj, labels) {
+            logit += (y.apply(e) * &h).sum_dim_intlist(1, false, Kind::Float);
         }
+        (logit, cls.map(|c| h.apply(c)))
     }
 }
 

@@ -49,6 +49,14 @@ pub struct GanConfig {
     /// classified as such. Configs written before this field existed read as 1.
     #[serde(default = "one")]
     pub d_fake_class_weight: f64,
+    /// AC-GANs: weight of the class loss in the generator's step. 1 is the original AC-GAN;
+    /// below 1 the generator is pushed less toward the digits the class head is surest of (the
+    /// AC-GAN's known loss of variety within a class). Configs without the field read as 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub g_class_weight: f64,
+    /// The adversarial loss: `bce` (the default; non-saturating for G) or `hinge`.
+    #[serde(default, skip_serializing_if = "AdvLoss::is_bce")]
+    pub loss: AdvLoss,
     /// Seed for weights, noise and batch order.
     pub seed: u64,
     /// Checkpoint every N epochs (and at the end).
@@ -73,6 +81,47 @@ pub struct GanConfig {
 
 fn one() -> f64 {
     1.0
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
+}
+
+/// The real/fake loss of a GAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdvLoss {
+    /// Binary cross-entropy on D's logit: D against targets `real_label` and 0, G against 1
+    /// (the non-saturating loss of Goodfellow et al.).
+    #[default]
+    Bce,
+    /// Hinge: D minimises `relu(1 − D(real)) + relu(1 + D(fake))`, G minimises `−D(fake)`
+    /// (Lim & Ye, 2017; Miyato et al., 2018). `real_label` is not used.
+    Hinge,
+}
+
+impl AdvLoss {
+    fn is_bce(&self) -> bool {
+        *self == AdvLoss::Bce
+    }
+
+    /// D's real/fake loss on real logits and fake logits.
+    fn discriminator(self, real: &Tensor, fake: &Tensor, real_label: f64) -> Tensor {
+        match self {
+            AdvLoss::Bce => bce(real, real_label) + bce(fake, 0.0),
+            AdvLoss::Hinge => {
+                (real.neg() + 1.0).relu().mean(Kind::Float) + (fake + 1.0).relu().mean(Kind::Float)
+            }
+        }
+    }
+
+    /// G's real/fake loss on the logits of its fakes.
+    fn generator(self, fake: &Tensor) -> Tensor {
+        match self {
+            AdvLoss::Bce => bce(fake, 1.0),
+            AdvLoss::Hinge => -fake.mean(Kind::Float),
+        }
+    }
 }
 
 impl GanConfig {
@@ -128,6 +177,8 @@ impl GanConfig {
             d_schedule: schedule,
             real_label: 0.9,
             d_fake_class_weight: if kind == GanKind::ConvAcGan { 0.0 } else { 1.0 },
+            g_class_weight: 1.0,
+            loss: AdvLoss::Bce,
             seed: 5,
             checkpoint_every: 1,
             log_every: 10,
@@ -166,6 +217,11 @@ impl GanConfig {
             self.d_fake_class_weight.is_finite() && self.d_fake_class_weight >= 0.0,
             "d_fake_class_weight must be a finite number >= 0, got {}",
             self.d_fake_class_weight
+        );
+        anyhow::ensure!(
+            self.g_class_weight.is_finite() && self.g_class_weight >= 0.0,
+            "g_class_weight must be a finite number >= 0, got {}",
+            self.g_class_weight
         );
         for s in &self.d_schedule {
             anyhow::ensure!(
@@ -209,6 +265,9 @@ pub struct GanRun {
     /// With `g_ema_decay`: the moving average of the generator's weights, and the generator
     /// that reads them (what [`GanRun::sample`] draws from).
     pub g_ema: Option<(nn::VarStore, Generator)>,
+    /// With `g_ema_decay`: (average, generator) handles of each variable, paired once by name;
+    /// loading weights copies into these tensors, so the pairs stay valid.
+    ema_pairs: Vec<(Tensor, Tensor)>,
 }
 
 impl GanRun {
@@ -221,15 +280,21 @@ impl GanRun {
         let generator = Generator::new(&g_vs.root(), &config.arch);
         let discriminator = Discriminator::new(&d_vs.root(), &config.arch);
         let d_params = d_vs.trainable_variables();
-        let g_ema = match config.g_ema_decay {
+        let (g_ema, ema_pairs) = match config.g_ema_decay {
             Some(_) => {
                 let mut ema_vs = nn::VarStore::new(device);
                 let ema = Generator::new(&ema_vs.root(), &config.arch);
                 ema_vs.copy(&g_vs)?;
                 ema_vs.freeze();
-                Some((ema_vs, ema))
+                let g = g_vs.variables();
+                let pairs = ema_vs
+                    .variables()
+                    .into_iter()
+                    .filter_map(|(name, e)| g.get(&name).map(|w| (e, w.shallow_clone())))
+                    .collect();
+                (Some((ema_vs, ema)), pairs)
             }
-            None => None,
+            None => (None, Vec::new()),
         };
         Ok(GanRun {
             config: config.clone(),
@@ -240,21 +305,20 @@ impl GanRun {
             history: History::default(),
             d_params,
             g_ema,
+            ema_pairs,
         })
     }
 
     /// Moves the weight average toward the generator's current weights (`ema ← decay·ema +
     /// (1 − decay)·g`); batch-norm running statistics are copied. Nothing without `g_ema_decay`.
     pub fn update_ema(&mut self) {
-        let (Some((ema_vs, _)), Some(decay)) = (&self.g_ema, self.config.g_ema_decay) else {
+        let Some(decay) = self.config.g_ema_decay else {
             return;
         };
-        let g = self.g_vs.variables();
         tch::no_grad(|| {
-            for (name, mut e) in ema_vs.variables() {
-                let Some(w) = g.get(&name) else { continue };
+            for (e, w) in &mut self.ema_pairs {
                 if w.requires_grad() {
-                    let _ = e.g_mul_scalar_(decay).g_add_(&(w * (1.0 - decay)));
+                    let _ = e.g_mul_scalar_(decay).g_add_(&(&*w * (1.0 - decay)));
                 } else {
                     e.copy_(w);
                 }
@@ -381,9 +445,10 @@ pub fn discriminator_step(
     let device = real.device();
     let z = Tensor::randn([b as i64, run.config.arch.noise_dim], (Kind::Float, device));
     let fake = tch::no_grad(|| run.generator.forward_t(&z, labels, true));
-    let (adv_r, cls_r) = run.discriminator.forward_t(real, true);
-    let (adv_f, cls_f) = run.discriminator.forward_t(&fake, true);
-    let mut loss = bce(&adv_r, run.config.real_label) + bce(&adv_f, 0.0);
+    let (adv_r, cls_r) = run.discriminator.forward_labeled(real, Some(labels), true);
+    let (adv_f, cls_f) = run.discriminator.forward_labeled(&fake, Some(labels), true);
+    let cfg = &run.config;
+    let mut loss = cfg.loss.discriminator(&adv_r, &adv_f, cfg.real_label);
     if let (Some(cr), Some(cf)) = (cls_r, cls_f) {
         loss += cr.cross_entropy_for_logits(labels);
         let w = run.config.d_fake_class_weight;
@@ -397,8 +462,8 @@ pub fn discriminator_step(
     (loss.detach(), pr, pf)
 }
 
-/// One generator step (non-saturating: D's loss against "real" labels, plus the class loss for
-/// AC-GANs). Only the generator's weights change: the discriminator's weights are taken out of
+/// One generator step (the adversarial loss of [`GanConfig::loss`], plus for AC-GANs the class
+/// loss weighted by `g_class_weight`). Only the generator's weights change: the discriminator's weights are taken out of
 /// autograd for the step, so no gradient is computed for them at all.
 pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Device) -> Tensor {
     for p in &run.d_params {
@@ -407,10 +472,12 @@ pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Devic
     let z = Tensor::randn([b as i64, run.config.arch.noise_dim], (Kind::Float, device));
     let labels = Tensor::randint(10, [b as i64], (Kind::Int64, device));
     let fake = run.generator.forward_t(&z, &labels, true);
-    let (adv, cls) = run.discriminator.forward_t(&fake, true);
-    let mut loss = bce(&adv, 1.0);
+    let (adv, cls) = run
+        .discriminator
+        .forward_labeled(&fake, Some(&labels), true);
+    let mut loss = run.config.loss.generator(&adv);
     if let Some(c) = cls {
-        loss += c.cross_entropy_for_logits(&labels);
+        loss += c.cross_entropy_for_logits(&labels) * run.config.g_class_weight;
     }
     opt.backward_step(&loss);
     for p in &run.d_params {
@@ -808,7 +875,7 @@ impl GanRun {
         tch::no_grad(|| {
             let (z, _) = seeded_noise(n, self.config.arch.noise_dim, Some(0), seed as i64, device);
             (self
-                .generator
+                .sampling_generator()
                 .forward_t(&z, &labels.to_device(device), false)
                 + 1.0)
                 / 2.0

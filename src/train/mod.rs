@@ -33,8 +33,8 @@ pub use fit::{
     RunFolder,
 };
 pub use gan::{
-    load_gan, train_gan, train_gan_with, train_or_load_gan, train_or_load_gan_with, DStepsFrom,
-    GanConfig, GanRun, GanSteps,
+    load_gan, train_gan, train_gan_with, train_or_load_gan, train_or_load_gan_with, AdvLoss,
+    DStepsFrom, GanConfig, GanRun, GanSteps,
 };
 pub use history::{check_finite, EpochRecord, History};
 pub use optim::{LossKind, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind};

@@ -29,6 +29,10 @@ pub enum GanCommand {
         /// Start over in --out when it holds a GAN run with another config.
         #[arg(long)]
         force: bool,
+        /// Train from this config file (a run's config.json, e.g. one in data/gan-variants)
+        /// instead of the --kind and --profile defaults; --epochs and --ema still override it.
+        #[arg(long, conflicts_with_all = ["kind", "profile"])]
+        config: Option<PathBuf>,
     },
     /// Score a finished GAN with both MNIST scorers against the test digits (class consistency,
     /// Fréchet distance, precision and recall, per-digit distances, strokes) beside each
@@ -78,7 +82,14 @@ pub fn run(command: GanCommand) -> anyhow::Result<()> {
             epochs,
             ema,
             force,
-        } => train(&kind, profile, &out, (epochs, ema), force),
+            config,
+        } => {
+            let cfg = match config {
+                Some(file) => latentlab::fsutil::read_config(&file)?,
+                None => default_config(&kind, profile)?,
+            };
+            train(cfg, &out, (epochs, ema), force)
+        }
         GanCommand::Score { from, out, profile } => score(&from, &out, profile),
         GanCommand::Sample {
             from,
@@ -91,23 +102,29 @@ pub fn run(command: GanCommand) -> anyhow::Result<()> {
     }
 }
 
-fn train(
-    kind: &str,
-    profile: Option<Profile>,
-    out: &std::path::Path,
-    (epochs, ema): (Option<usize>, Option<f64>),
-    force: bool,
-) -> anyhow::Result<()> {
+/// The recipe `GanConfig::new` gives `--kind` in the profile.
+fn default_config(kind: &str, profile: Option<Profile>) -> anyhow::Result<GanConfig> {
     let profile = checks::profile(profile, None)?;
     let kind: GanKind = kind
         .parse()
         .map_err(|e: String| anyhow::anyhow!("--kind: {e}"))?;
-    let mut cfg = GanConfig::new(kind, profile);
+    Ok(GanConfig::new(kind, profile))
+}
+
+fn train(
+    mut cfg: GanConfig,
+    out: &std::path::Path,
+    (epochs, ema): (Option<usize>, Option<f64>),
+    force: bool,
+) -> anyhow::Result<()> {
     if let Some(e) = epochs {
         cfg.epochs = e;
     }
-    cfg.g_ema_decay = ema;
+    if ema.is_some() {
+        cfg.g_ema_decay = ema;
+    }
     cfg.validate()?;
+    let (kind, profile) = (cfg.arch.kind, cfg.profile);
     checks::output_dir(out, &[], RunKind::Gan, force)?;
     latentlab::train::guard::check_same_run(out, RunKind::Gan, "config.json", &cfg)?;
     let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
