@@ -88,6 +88,14 @@ fn workspace() -> tempfile::TempDir {
             .replacen("\"matcher_epochs\"", "\"matcher_epoch\"", 1),
     )
     .unwrap();
+    let gan_cfg = std::fs::read_to_string(w.join("gan-gan/config.json")).unwrap();
+    let channels = "\"conv_channels\": 64";
+    assert!(gan_cfg.contains(channels));
+    std::fs::write(
+        w.join("gan_projection.json"),
+        gan_cfg.replacen(channels, "\"conv_channels\": 64, \"projection\": true", 1),
+    )
+    .unwrap();
     // A run folder whose checkpoint was cut short.
     copy_dir(&w.join("ae-homework"), &w.join("truncated"));
     let ckpt = w.join("truncated/checkpoint.safetensors");
@@ -318,6 +326,26 @@ const CASES: &[(&str, i32, &[&str])] = &[
     ),
     // gan train and sample
     ("gan train --kind nope --out {w}/n5", 1, &["--kind", "nope"]),
+    (
+        "gan train --config {w}/garbage.json --out {w}/n5",
+        1,
+        &["garbage.json", "unknown field `name`"],
+    ),
+    (
+        "gan train --config {w}/ae-homework/config.json --out {w}/n5",
+        1,
+        &["ae-homework/config.json", "unknown field"],
+    ),
+    (
+        "gan train --config {w}/gan_projection.json --out {w}/n5",
+        1,
+        &["projection", "acgan or conv-acgan"],
+    ),
+    (
+        "gan train --config {w}/gan-gan/config.json --kind gan --out {w}/n5",
+        2,
+        &["--config", "--kind"],
+    ),
     ("gan train --epochs -1 --out {w}/n5", 2, &["-1"]),
     (
         "gan train --out {w}/ae-homework",
