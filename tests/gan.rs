@@ -342,11 +342,62 @@ fn hinge_loss_projection_and_the_generator_class_weight_train_and_old_configs_re
 }
 
 #[test]
+fn the_r1_penalty_is_the_mean_squared_input_gradient_and_trains_d() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    // Known answers: a linear logit w·x has gradient w for every image (penalty ‖w‖²); the
+    // logit Σx² has gradient 2x (penalty: the mean over images of 4‖xᵢ‖²).
+    let x = Tensor::randn([4, 1, 28, 28], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+    let w = Tensor::randn([1, 1, 28, 28], (Kind::Float, Device::Cpu));
+    let linear = (&x * &w).sum_dim_intlist([1, 2, 3].as_slice(), false, Kind::Float);
+    let got = latentlab::train::gan::r1_penalty(&linear, &x).double_value(&[]);
+    let want = w.square().sum(Kind::Float).double_value(&[]);
+    assert!((got - want).abs() < 1e-3 * want, "{got} vs {want}");
+    let square = x
+        .square()
+        .sum_dim_intlist([1, 2, 3].as_slice(), false, Kind::Float);
+    let got = latentlab::train::gan::r1_penalty(&square, &x).double_value(&[]);
+    let images = 4.0;
+    let want = 4.0 * x.detach().square().sum(Kind::Float).double_value(&[]) / images;
+    assert!((got - want).abs() < 1e-3 * want, "{got} vs {want}");
+    // In a D step the penalty adds to the loss (same seed, same noise and dropout masks) and its
+    // second backward pass reaches D's weights: they end up elsewhere than without it.
+    let data = common::small(DatasetKind::Mnist, Split::Train, 32);
+    let (x, y) = data.range(0, 32);
+    let real = x * 2.0 - 1.0;
+    let step = |gamma: f64| {
+        let mut cfg = tiny(GanKind::ConvAcGan);
+        cfg.r1_gamma = gamma;
+        let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+        let mut d_opt = cfg.d_optimizer.build(&run.d_vs).unwrap();
+        let (loss, _, _) = discriminator_step(&run, &mut d_opt, &real, &y);
+        (loss.double_value(&[]), common::snapshot(&run.d_vs))
+    };
+    let (plain, d_plain) = step(0.0);
+    let (penalised, d_penalised) = step(10.0);
+    assert!(penalised > plain, "{penalised} vs {plain}");
+    assert!(!common::changed(&d_plain, &d_penalised).is_empty());
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.r1_gamma = 1.0;
+    let trained = train_gan(&cfg, &data, None, &mut Progress::Silent).unwrap();
+    assert_eq!(trained.history.epochs.len(), cfg.epochs);
+    // Off by default, and not written then.
+    let shipped = serde_json::to_value(GanConfig::new(GanKind::ConvAcGan, Profile::Full)).unwrap();
+    assert!(shipped.get("r1_gamma").is_none());
+}
+
+#[test]
 fn bad_lever_settings_are_refused_with_the_field_named() {
     let mut cfg = GanConfig::new(GanKind::ConvAcGan, Profile::Quick);
     cfg.g_class_weight = f64::NAN;
     let err = cfg.validate().unwrap_err().to_string();
     assert!(err.contains("g_class_weight"), "{err}");
+    for bad in [-1.0, f64::INFINITY] {
+        let mut cfg = GanConfig::new(GanKind::ConvAcGan, Profile::Quick);
+        cfg.r1_gamma = bad;
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains("r1_gamma"), "{err}");
+    }
     let mut cfg = GanConfig::new(GanKind::Gan, Profile::Quick);
     cfg.arch.projection = true;
     let err = cfg.validate().unwrap_err().to_string();

@@ -57,6 +57,12 @@ pub struct GanConfig {
     /// The adversarial loss: `bce` (the default; non-saturating for G) or `hinge`.
     #[serde(default, skip_serializing_if = "AdvLoss::is_bce")]
     pub loss: AdvLoss,
+    /// R1 regularisation (Mescheder et al., 2018): D's loss gains `r1_gamma / 2 · E‖∇ₓD(x)‖²`
+    /// on real digits, so D's real/fake logit stays flat around the data and cannot sharpen
+    /// into the edges G then chases. 0 (the default): none. Costs a second backward pass
+    /// through D on every D step.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub r1_gamma: f64,
     /// Seed for weights, noise and batch order.
     pub seed: u64,
     /// Checkpoint every N epochs (and at the end).
@@ -85,6 +91,10 @@ fn one() -> f64 {
 
 fn is_one(x: &f64) -> bool {
     *x == 1.0
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// The real/fake loss of a GAN.
@@ -179,6 +189,7 @@ impl GanConfig {
             d_fake_class_weight: if kind == GanKind::ConvAcGan { 0.0 } else { 1.0 },
             g_class_weight: 1.0,
             loss: AdvLoss::Bce,
+            r1_gamma: 0.0,
             seed: 5,
             checkpoint_every: 1,
             log_every: 10,
@@ -222,6 +233,11 @@ impl GanConfig {
             self.g_class_weight.is_finite() && self.g_class_weight >= 0.0,
             "g_class_weight must be a finite number >= 0, got {}",
             self.g_class_weight
+        );
+        anyhow::ensure!(
+            self.r1_gamma.is_finite() && self.r1_gamma >= 0.0,
+            "r1_gamma must be a finite number >= 0 (0: no R1 penalty; 1 to 10 are usual), got {}",
+            self.r1_gamma
         );
         for s in &self.d_schedule {
             anyhow::ensure!(
@@ -433,7 +449,8 @@ fn bce(logits: &Tensor, target: f64) -> Tensor {
 
 /// One discriminator step on a real batch and a fake batch with the same labels: real/fake loss,
 /// plus for AC-GANs the class loss on the real batch and, weighted by `d_fake_class_weight`, on
-/// the fake one. Returns (loss, mean D(real), mean D(fake)) as scalar tensors on the device,
+/// the fake one, and with `r1_gamma` > 0 the R1 penalty on the real batch. Returns (loss,
+/// mean D(real), mean D(fake)) as scalar tensors on the device,
 /// so that the loop reads nothing back per step. Only the discriminator's weights change.
 pub fn discriminator_step(
     run: &GanRun,
@@ -445,10 +462,19 @@ pub fn discriminator_step(
     let device = real.device();
     let z = Tensor::randn([b as i64, run.config.arch.noise_dim], (Kind::Float, device));
     let fake = tch::no_grad(|| run.generator.forward_t(&z, labels, true));
-    let (adv_r, cls_r) = run.discriminator.forward_labeled(real, Some(labels), true);
-    let (adv_f, cls_f) = run.discriminator.forward_labeled(&fake, Some(labels), true);
     let cfg = &run.config;
+    // With R1, the real batch is a leaf that autograd differentiates D's logit against.
+    let real = if cfg.r1_gamma > 0.0 {
+        real.detach().set_requires_grad(true)
+    } else {
+        real.shallow_clone()
+    };
+    let (adv_r, cls_r) = run.discriminator.forward_labeled(&real, Some(labels), true);
+    let (adv_f, cls_f) = run.discriminator.forward_labeled(&fake, Some(labels), true);
     let mut loss = cfg.loss.discriminator(&adv_r, &adv_f, cfg.real_label);
+    if cfg.r1_gamma > 0.0 {
+        loss += r1_penalty(&adv_r, &real) * (cfg.r1_gamma / 2.0);
+    }
     if let (Some(cr), Some(cf)) = (cls_r, cls_f) {
         loss += cr.cross_entropy_for_logits(labels);
         let w = run.config.d_fake_class_weight;
@@ -460,6 +486,18 @@ pub fn discriminator_step(
     let pr = adv_r.detach().sigmoid().mean(Kind::Float);
     let pf = adv_f.detach().sigmoid().mean(Kind::Float);
     (loss.detach(), pr, pf)
+}
+
+/// `E‖∇ₓ logit‖²` over the batch: the squared norm of each image's gradient, averaged. The
+/// gradient keeps its graph, so the penalty trains D through a second backward pass.
+pub fn r1_penalty(logits: &Tensor, x: &Tensor) -> Tensor {
+    let grad = Tensor::run_backward(&[logits.sum(Kind::Float)], &[x], true, true)
+        .pop()
+        .expect("one gradient per input");
+    grad.square()
+        .view([x.size()[0], -1])
+        .sum_dim_intlist(1, false, Kind::Float)
+        .mean(Kind::Float)
 }
 
 /// One generator step (the adversarial loss of [`GanConfig::loss`], plus for AC-GANs the class

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Print the scores of every recorded GAN variant as a Markdown table.
+
+    scripts/gan_variants_table.py [FOLDER]      (default: data/gan-variants)
+
+Reads each NAME.quality.json there (what `latentlab gan score --profile full` wrote) and its
+NAME.config.json, and prints one row per variant: epochs, what differs from the shipped conv
+AC-GAN recipe, then for the main scorer and the held-out one the Fréchet distance, the class
+consistency, precision and recall, and once (they need no scorer) the ink and slant spread
+(generated std / real std, averaged over digits as `spread_ratios` does). The last row is each scorer's floor (train digits
+against test digits). data/gan-variants/README.md carries this table.
+"""
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = "conv-acgan"
+
+
+def spread(strokes):
+    usable = [
+        s for s in strokes
+        if s["real"]["images"] >= 2 and s["generated"]["images"] >= 2
+        and s["real"]["ink_std"] > 0 and s["real"]["slant_std"] > 0
+    ]
+    if not usable:
+        return None
+    n = len(usable)
+    ink = sum(s["generated"]["ink_std"] / s["real"]["ink_std"] for s in usable) / n
+    slant = sum(s["generated"]["slant_std"] / s["real"]["slant_std"] for s in usable) / n
+    return ink, slant
+
+
+def diff(cfg, base, prefix=""):
+    """Settings that differ from the shipped recipe, as key=value (epochs left out)."""
+    out = []
+    for key in sorted(set(cfg) | set(base)):
+        if key in ("epochs", "profile"):
+            continue
+        a, b = cfg.get(key), base.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += diff(a, b, prefix + key + ".")
+        elif a != b:
+            out.append(f"{prefix}{key}={json.dumps(a)}")
+    return out
+
+
+def cells(main, heldout):
+    """Both scorers side by side; the strokes do not depend on the scorer, so they come once."""
+    sp = spread(main.get("strokes", []))
+    return [
+        f"{main['frechet_to_test']:.2f} / {heldout['frechet_to_test']:.2f}",
+        f"{100 * main['class_consistency']:.1f} / {100 * heldout['class_consistency']:.1f} %",
+        f"{main['precision']:.3f} / {main['recall']:.3f}",
+        f"{heldout['precision']:.3f} / {heldout['recall']:.3f}",
+        f"{sp[0]:.2f} / {sp[1]:.2f}" if sp else "–",
+    ]
+
+
+def main():
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "data" / "gan-variants"
+    base_file = folder / f"{SHIPPED}.config.json"
+    if not base_file.exists():
+        sys.exit(f"{base_file} is missing: the table compares every variant with the shipped recipe")
+    base = json.loads(base_file.read_text())
+    rows, floors = [], None
+    for q in sorted(folder.glob("*.quality.json")):
+        name = q.name[: -len(".quality.json")]
+        quality = json.loads(q.read_text())
+        cfg_file = folder / f"{name}.config.json"
+        cfg = json.loads(cfg_file.read_text()) if cfg_file.exists() else {}
+        gens = [k for k in quality if k not in ("samples", "floors")]
+        if len(gens) != 1:
+            sys.exit(f"{q}: expected the scores of one generator, found {gens}")
+        run = quality[gens[0]]
+        floors = floors or quality["floors"]
+        scorers = run["scores"]
+        changed = ", ".join(diff(cfg, base)) or "(shipped recipe)"
+        if name == "conv-acgan-ema-raw":
+            changed = "the g_ema_decay run's own G (not its average)"
+        rows.append([f"`{name}`", str(run["epochs"]), changed] + cells(scorers["main"], scorers["heldout"]))
+    head = [
+        "variant", "epochs", "differs from the shipped recipe", "FD scorer / held-out",
+        "consistency scorer / held-out", "P / R scorer", "P / R held-out", "ink / slant spread",
+    ]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    if floors:
+        print("| floor (train vs test) | | | " + " | ".join(cells(floors["main"], floors["heldout"])) + " |")
+
+
+if __name__ == "__main__":
+    main()
