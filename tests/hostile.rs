@@ -96,6 +96,13 @@ fn workspace() -> tempfile::TempDir {
         gan_cfg.replacen(channels, "\"conv_channels\": 64, \"projection\": true", 1),
     )
     .unwrap();
+    let seed = "\"seed\":";
+    assert!(gan_cfg.contains(seed));
+    std::fs::write(
+        w.join("gan_r1.json"),
+        gan_cfg.replacen(seed, "\"r1_gamma\": -1, \"seed\":", 1),
+    )
+    .unwrap();
     // A run folder whose checkpoint was cut short.
     copy_dir(&w.join("ae-homework"), &w.join("truncated"));
     let ckpt = w.join("truncated/checkpoint.safetensors");
@@ -340,6 +347,11 @@ const CASES: &[(&str, i32, &[&str])] = &[
         "gan train --config {w}/gan_projection.json --out {w}/n5",
         1,
         &["projection", "acgan or conv-acgan"],
+    ),
+    (
+        "gan train --config {w}/gan_r1.json --out {w}/n5",
+        1,
+        &["r1_gamma", ">= 0", "-1"],
     ),
     (
         "gan train --config {w}/gan-gan/config.json --kind gan --out {w}/n5",
