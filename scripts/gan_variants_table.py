@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Print the scores of every recorded GAN variant as a Markdown table.
 
-    scripts/gan_variants_table.py [FOLDER]      (default: data/gan-variants)
+    scripts/gan_variants_table.py [--check] [FOLDER]      (default: data/gan-variants)
 
 Reads each NAME.quality.json there (what `latentlab gan score --profile full` wrote) and its
 NAME.config.json, and prints one row per variant: epochs, what differs from the shipped conv
 AC-GAN recipe, then for the main scorer and the held-out one the Fréchet distance, the class
 consistency, precision and recall, and once (they need no scorer) the ink and slant spread
 (generated std / real std, averaged over digits as `spread_ratios` does). The last row is each scorer's floor (train digits
-against test digits). data/gan-variants/README.md carries this table.
+against test digits). data/gan-variants/README.md carries this table; with --check the script
+prints nothing and fails when the README's table is not exactly this one (scripts/test.sh runs
+it, so a variant recorded without its row, or a row typed by hand, is caught).
 """
 import json
 import sys
@@ -59,7 +61,10 @@ def cells(main, heldout):
 
 
 def main():
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "data" / "gan-variants"
+    args = sys.argv[1:]
+    check = "--check" in args
+    args = [a for a in args if a != "--check"]
+    folder = Path(args[0]) if args else ROOT / "data" / "gan-variants"
     base_file = folder / f"{SHIPPED}.config.json"
     if not base_file.exists():
         sys.exit(f"{base_file} is missing: the table compares every variant with the shipped recipe")
@@ -84,12 +89,21 @@ def main():
         "variant", "epochs", "differs from the shipped recipe", "FD scorer / held-out",
         "consistency scorer / held-out", "P / R scorer", "P / R held-out", "ink / slant spread",
     ]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
     if floors:
-        print("| floor (train vs test) | | | " + " | ".join(cells(floors["main"], floors["heldout"])) + " |")
+        lines.append("| floor (train vs test) | | | " + " | ".join(cells(floors["main"], floors["heldout"])) + " |")
+    table = "\n".join(lines) + "\n"
+    if not check:
+        print(table, end="")
+        return
+    readme = folder / "README.md"
+    if table not in readme.read_text():
+        sys.exit(
+            f"{readme}: its table of variants is not the one the recorded scores give; "
+            f"replace it with the output of `python3 scripts/gan_variants_table.py`"
+        )
+    print(f"{readme}: the table matches the {len(rows)} recorded variants")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ echo "== fuzzing the IDX and pickle readers (20,000 cases per property, a few se
 PROPTEST_CASES=20000 cargo test --quiet --lib -- mutation random_bytes
 echo "== notebook prose (no measured numbers typed into markdown)"
 python "$ROOT/scripts/check_notebook_prose.py"
+echo "== the GAN variants' table is the recorded scores"
+python "$ROOT/scripts/gan_variants_table.py" --check
 echo "== notebooks ($LATENTLAB_PROFILE profile)"
 python "$ROOT/scripts/run_notebooks.py" --out "$ROOT/out/notebooks"
 echo "== exercise solutions (every check must hold)"
