@@ -64,7 +64,8 @@ def main():
     VARIANTS.mkdir(exist_ok=True)
     shutil.copyfile(run / "config.json", VARIANTS / f"{args.name}.config.json")
     shutil.copyfile(quality, VARIANTS / f"{args.name}.quality.json")
-    print(f"recorded {args.name} in {VARIANTS}")
+    print(f"recorded {args.name} in {VARIANTS}; put the output of "
+          f"`python3 scripts/gan_variants_table.py` in its README (scripts/test.sh checks it)")
 
 
 if __name__ == "__main__":
