@@ -18,6 +18,22 @@ fn tiny(kind: GanKind) -> GanConfig {
     c
 }
 
+/// One discriminator step of a fresh tiny conv AC-GAN with `edit` applied to its config, from
+/// the same weights and the same noise and dropout masks each time: (D's loss, D's weights after).
+fn one_d_step(
+    edit: impl FnOnce(&mut GanConfig),
+    real: &Tensor,
+    labels: &Tensor,
+) -> (f64, std::collections::BTreeMap<String, Tensor>) {
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    edit(&mut cfg);
+    let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+    let mut opt = cfg.d_optimizer.build(&run.d_vs).unwrap();
+    tch::manual_seed(11);
+    let (loss, _, _) = discriminator_step(&run, &mut opt, real, labels);
+    (loss.double_value(&[]), common::snapshot(&run.d_vs))
+}
+
 #[test]
 fn one_d_step_changes_only_d_and_one_g_step_only_g() {
     common::single_thread();
@@ -138,16 +154,7 @@ fn the_fake_class_loss_of_the_discriminator_is_weighted() {
     let (x, y) = data.range(0, 32);
     let real = x * 2.0 - 1.0;
     // Same weights, same noise and dropout masks: only the weight of the fake class loss differs.
-    let loss_with = |w: f64| {
-        let mut cfg = tiny(GanKind::ConvAcGan);
-        cfg.d_fake_class_weight = w;
-        let run = GanRun::new(&cfg, Device::Cpu).unwrap();
-        let mut opt = cfg.d_optimizer.build(&run.d_vs).unwrap();
-        tch::manual_seed(11);
-        discriminator_step(&run, &mut opt, &real, &y)
-            .0
-            .double_value(&[])
-    };
+    let loss_with = |w: f64| one_d_step(|cfg| cfg.d_fake_class_weight = w, &real, &y).0;
     let (l0, l1, l2) = (loss_with(0.0), loss_with(1.0), loss_with(2.0));
     let ce = l1 - l0;
     assert!(ce > 0.1, "the fake class loss adds {ce}");
@@ -365,16 +372,8 @@ fn the_r1_penalty_is_the_mean_squared_input_gradient_and_trains_d() {
     let data = common::small(DatasetKind::Mnist, Split::Train, 32);
     let (x, y) = data.range(0, 32);
     let real = x * 2.0 - 1.0;
-    let step = |gamma: f64| {
-        let mut cfg = tiny(GanKind::ConvAcGan);
-        cfg.r1_gamma = gamma;
-        let run = GanRun::new(&cfg, Device::Cpu).unwrap();
-        let mut d_opt = cfg.d_optimizer.build(&run.d_vs).unwrap();
-        let (loss, _, _) = discriminator_step(&run, &mut d_opt, &real, &y);
-        (loss.double_value(&[]), common::snapshot(&run.d_vs))
-    };
-    let (plain, d_plain) = step(0.0);
-    let (penalised, d_penalised) = step(10.0);
+    let (plain, d_plain) = one_d_step(|cfg| cfg.r1_gamma = 0.0, &real, &y);
+    let (penalised, d_penalised) = one_d_step(|cfg| cfg.r1_gamma = 10.0, &real, &y);
     assert!(penalised > plain, "{penalised} vs {plain}");
     assert!(!common::changed(&d_plain, &d_penalised).is_empty());
     let mut cfg = tiny(GanKind::ConvAcGan);

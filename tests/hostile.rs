@@ -89,20 +89,18 @@ fn workspace() -> tempfile::TempDir {
     )
     .unwrap();
     let gan_cfg = std::fs::read_to_string(w.join("gan-gan/config.json")).unwrap();
+    // The GAN config with one setting edited in (its text must hold `find`).
+    let edited = |name: &str, find: &str, with: &str| {
+        assert!(gan_cfg.contains(find), "{find}");
+        std::fs::write(w.join(name), gan_cfg.replacen(find, with, 1)).unwrap();
+    };
     let channels = "\"conv_channels\": 64";
-    assert!(gan_cfg.contains(channels));
-    std::fs::write(
-        w.join("gan_projection.json"),
-        gan_cfg.replacen(channels, "\"conv_channels\": 64, \"projection\": true", 1),
-    )
-    .unwrap();
-    let seed = "\"seed\":";
-    assert!(gan_cfg.contains(seed));
-    std::fs::write(
-        w.join("gan_r1.json"),
-        gan_cfg.replacen(seed, "\"r1_gamma\": -1, \"seed\":", 1),
-    )
-    .unwrap();
+    edited(
+        "gan_projection.json",
+        channels,
+        &format!("{channels}, \"projection\": true"),
+    );
+    edited("gan_r1.json", "\"seed\":", "\"r1_gamma\": -1, \"seed\":");
     // A run folder whose checkpoint was cut short.
     copy_dir(&w.join("ae-homework"), &w.join("truncated"));
     let ckpt = w.join("truncated/checkpoint.safetensors");
