@@ -18,6 +18,13 @@ fn tiny(kind: GanKind) -> GanConfig {
     c
 }
 
+/// 32 training digits: the dataset, its pixels rescaled to `[-1, 1]` (what D sees) and labels.
+fn real_batch() -> (latentlab::data::Dataset, Tensor, Tensor) {
+    let data = common::small(DatasetKind::Mnist, Split::Train, 32);
+    let (x, y) = data.range(0, 32);
+    (data, x * 2.0 - 1.0, y)
+}
+
 /// One discriminator step of a fresh tiny conv AC-GAN with `edit` applied to its config, from
 /// the same weights and the same noise and dropout masks each time: (D's loss, D's weights after).
 fn one_d_step(
@@ -150,9 +157,7 @@ fn a_class_grid_needs_ten_full_rows_and_a_digit_grid_takes_any_count() {
 fn the_fake_class_loss_of_the_discriminator_is_weighted() {
     common::single_thread();
     let _rng = common::rng_lock();
-    let data = common::small(DatasetKind::Mnist, Split::Train, 32);
-    let (x, y) = data.range(0, 32);
-    let real = x * 2.0 - 1.0;
+    let (_, real, y) = real_batch();
     // Same weights, same noise and dropout masks: only the weight of the fake class loss differs.
     let loss_with = |w: f64| one_d_step(|cfg| cfg.d_fake_class_weight = w, &real, &y).0;
     let (l0, l1, l2) = (loss_with(0.0), loss_with(1.0), loss_with(2.0));
@@ -304,9 +309,7 @@ fn a_gan_with_a_weight_average_samples_from_it_and_saves_and_loads_it() {
 fn hinge_loss_projection_and_the_generator_class_weight_train_and_old_configs_read_as_before() {
     common::single_thread();
     let _rng = common::rng_lock();
-    let data = common::small(DatasetKind::Mnist, Split::Train, 32);
-    let (x, y) = data.range(0, 32);
-    let real = x * 2.0 - 1.0;
+    let (data, real, y) = real_batch();
     let mut cfg = tiny(GanKind::ConvAcGan);
     cfg.loss = latentlab::train::AdvLoss::Hinge;
     cfg.arch.projection = true;
@@ -369,9 +372,7 @@ fn the_r1_penalty_is_the_mean_squared_input_gradient_and_trains_d() {
     assert!((got - want).abs() < 1e-3 * want, "{got} vs {want}");
     // In a D step the penalty adds to the loss (same seed, same noise and dropout masks) and its
     // second backward pass reaches D's weights: they end up elsewhere than without it.
-    let data = common::small(DatasetKind::Mnist, Split::Train, 32);
-    let (x, y) = data.range(0, 32);
-    let real = x * 2.0 - 1.0;
+    let (data, real, y) = real_batch();
     let (plain, d_plain) = one_d_step(|cfg| cfg.r1_gamma = 0.0, &real, &y);
     let (penalised, d_penalised) = one_d_step(|cfg| cfg.r1_gamma = 10.0, &real, &y);
     assert!(penalised > plain, "{penalised} vs {plain}");
