@@ -236,7 +236,7 @@ impl GanConfig {
         );
         anyhow::ensure!(
             self.r1_gamma.is_finite() && self.r1_gamma >= 0.0,
-            "r1_gamma must be a finite number >= 0 (0: no R1 penalty; 1 to 10 are usual), got {}",
+            "r1_gamma must be a finite number >= 0 (0: no R1 penalty; 0.1 to 10 are usual), got {}",
             self.r1_gamma
         );
         for s in &self.d_schedule {
@@ -450,8 +450,8 @@ fn bce(logits: &Tensor, target: f64) -> Tensor {
 /// One discriminator step on a real batch and a fake batch with the same labels: real/fake loss,
 /// plus for AC-GANs the class loss on the real batch and, weighted by `d_fake_class_weight`, on
 /// the fake one, and with `r1_gamma` > 0 the R1 penalty on the real batch. Returns (loss,
-/// mean D(real), mean D(fake)) as scalar tensors on the device,
-/// so that the loop reads nothing back per step. Only the discriminator's weights change.
+/// mean D(real), mean D(fake)) as scalar tensors on the device, so that the loop reads nothing
+/// back per step. Only the discriminator's weights change.
 pub fn discriminator_step(
     run: &GanRun,
     opt: &mut Optimizer,
