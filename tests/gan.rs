@@ -387,6 +387,87 @@ fn the_r1_penalty_is_the_mean_squared_input_gradient_and_trains_d() {
 }
 
 #[test]
+fn spectral_norm_makes_d_scale_free_and_1_lipschitz_trains_and_saves_its_state() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let (data, real, _) = real_batch();
+    let logits = |run: &GanRun| run.discriminator.forward_t(&real, false).0;
+    let scale_weights = |run: &GanRun, by: f64| {
+        tch::no_grad(|| {
+            for (name, mut w) in run.d_vs.variables() {
+                if name.ends_with(".weight") {
+                    let _ = w.g_mul_scalar_(by);
+                }
+            }
+        })
+    };
+    for kind in [GanKind::Gan, GanKind::ConvAcGan] {
+        let mut cfg = tiny(kind);
+        cfg.arch.spectral_norm = true;
+        let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+        let vars = run.d_vs.variables();
+        let stored: Vec<_> = vars.keys().filter(|k| k.ends_with(".u")).collect();
+        // FC: three hidden layers and the real/fake head; conv: two convolutions, two heads.
+        let layers = 4;
+        assert_eq!(stored.len(), layers, "{kind:?}: {stored:?}");
+        assert!(
+            !vars.keys().any(|k| k.starts_with("bn2")),
+            "{kind:?}: D keeps batch norm"
+        );
+        assert_eq!(run.d_vs.trainable_variables().len(), vars.len() - layers);
+        // Known answer: W / σ(W) does not depend on W's scale, so neither does D's logit.
+        let before = logits(&run);
+        scale_weights(&run, 10.0);
+        let after = logits(&run);
+        let err = (&after - &before).abs().max().double_value(&[]);
+        assert!(
+            err < 1e-4,
+            "{kind:?}: logits moved by {err} when D's weights grew 10×"
+        );
+        // Without spectral normalisation the same change moves them.
+        let mut plain = tiny(kind);
+        plain.arch.spectral_norm = false;
+        let run_plain = GanRun::new(&plain, Device::Cpu).unwrap();
+        let before = logits(&run_plain);
+        scale_weights(&run_plain, 10.0);
+        assert!((logits(&run_plain) - before).abs().max().double_value(&[]) > 0.1);
+    }
+    // The fully connected D is 1-Lipschitz once the power iteration has converged: every layer
+    // has spectral norm 1 and LeakyReLU has slope at most 1.
+    let mut cfg = tiny(GanKind::Gan);
+    cfg.arch.spectral_norm = true;
+    let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+    for _ in 0..200 {
+        let _ = run.discriminator.forward_t(&real, true);
+    }
+    let d = logits(&run);
+    let n = real.size()[0];
+    let shifted = real.roll([1], [0]);
+    let dist = (&real - &shifted)
+        .view([n, -1])
+        .norm_scalaropt_dim(2.0, [1], false);
+    let gap = (&d - d.roll([1], [0])).abs();
+    let ratio = (gap / dist).max().double_value(&[]);
+    assert!(ratio <= 1.0 + 1e-3, "|D(x) − D(x')| / ‖x − x'‖ = {ratio}");
+    // It trains, and the power-iteration vectors are saved with D (so a resume continues them).
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.arch.spectral_norm = true;
+    cfg.epochs = 1;
+    let trained = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    assert_eq!(trained.history.epochs.len(), 1);
+    let saved = Tensor::read_safetensors(dir.path().join("discriminator.safetensors")).unwrap();
+    assert!(saved.iter().any(|(name, _)| name == "conv1.u"), "{saved:?}");
+    let again = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    assert!(logits(&again).equal(&logits(&trained)));
+    // Off by default and not written then; on, it reads back.
+    let shipped = serde_json::to_value(GanConfig::new(GanKind::ConvAcGan, Profile::Full)).unwrap();
+    assert!(shipped["arch"].get("spectral_norm").is_none());
+    let back: GanConfig = serde_json::from_value(serde_json::to_value(&cfg).unwrap()).unwrap();
+    assert!(back.arch.spectral_norm);
+}
+
+#[test]
 fn bad_lever_settings_are_refused_with_the_field_named() {
     let mut cfg = GanConfig::new(GanKind::ConvAcGan, Profile::Quick);
     cfg.g_class_weight = f64::NAN;

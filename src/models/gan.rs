@@ -7,6 +7,7 @@
 //! - [`GanKind::ConvAcGan`]: a DCGAN-style AC-GAN: transposed convolutions with batch norm in the
 //!   generator, strided convolutions in the discriminator.
 
+use super::spectral::{Down, Linear};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -82,6 +83,13 @@ pub struct GanArch {
     /// unconditional logit.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub projection: bool,
+    /// Spectral normalisation of every discriminator weight (Miyato et al., 2018): each layer
+    /// is divided by its largest singular value, so D is 1-Lipschitz layer by layer and its
+    /// logit cannot grow steep around the data. It takes the place of D's batch norm, which
+    /// the convolutional D then drops (batch statistics would undo the bound). False (the
+    /// default, and what configs without the field read as): plain weights.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spectral_norm: bool,
 }
 
 /// Initial weights of the GAN layers.
@@ -175,6 +183,7 @@ impl GanArch {
                 WeightInit::Tch
             },
             projection: false,
+            spectral_norm: false,
         }
     }
 
@@ -355,11 +364,11 @@ pub enum Discriminator {
     /// Fully connected.
     Dense {
         /// 3 hidden layers.
-        layers: Vec<nn::Linear>,
+        layers: Vec<Linear>,
         /// Real/fake head.
-        adv: nn::Linear,
+        adv: Linear,
         /// Class head (AC-GAN).
-        cls: Option<nn::Linear>,
+        cls: Option<Linear>,
         /// Class embedding of the projection term (`GanArch::projection`).
         proj: Option<nn::Embedding>,
         /// Dropout probability.
@@ -370,15 +379,15 @@ pub enum Discriminator {
     /// Strided convolutions.
     Conv {
         /// 1×28×28 → c×14×14.
-        conv1: nn::Conv2D,
+        conv1: Down,
         /// c×14×14 → 2c×7×7.
-        conv2: nn::Conv2D,
-        /// Its batch norm.
-        bn2: nn::BatchNorm,
+        conv2: Down,
+        /// Its batch norm (None with spectral normalisation).
+        bn2: Option<nn::BatchNorm>,
         /// Real/fake head.
-        adv: nn::Linear,
+        adv: Linear,
         /// Class head.
-        cls: nn::Linear,
+        cls: Linear,
         /// Class embedding of the projection term (`GanArch::projection`).
         proj: Option<nn::Embedding>,
         /// Dropout probability.
@@ -397,23 +406,21 @@ impl Discriminator {
             arch.projection
                 .then(|| nn::embedding(p / "proj", 10, dim, Default::default()))
         };
+        let sn = arch.spectral_norm;
+        let linear = |name: &str, i: i64, o: i64| {
+            Linear::new(&(p / name), arch.init.linear(p / name, i, o), o, sn)
+        };
         match arch.kind {
             GanKind::Gan | GanKind::AcGan => {
                 let [h1, h2, h3] = arch.hidden;
                 let dims = [784, h3, h2, h1];
                 let layers = (0..3)
-                    .map(|i| {
-                        arch.init
-                            .linear(p / format!("fc{}", i + 1), dims[i], dims[i + 1])
-                    })
+                    .map(|i| linear(&format!("fc{}", i + 1), dims[i], dims[i + 1]))
                     .collect();
                 Discriminator::Dense {
                     layers,
-                    adv: arch.init.linear(p / "adv", h1, 1),
-                    cls: arch
-                        .kind
-                        .conditional()
-                        .then(|| arch.init.linear(p / "cls", h1, 10)),
+                    adv: linear("adv", h1, 1),
+                    cls: arch.kind.conditional().then(|| linear("cls", h1, 10)),
                     proj: proj(h1),
                     dropout: arch.d_dropout,
                     slope: arch.leaky_slope,
@@ -422,12 +429,15 @@ impl Discriminator {
             GanKind::ConvAcGan => {
                 let c = arch.conv_channels;
                 let init = arch.init;
+                let down = |name: &str, i: i64, o: i64| {
+                    Down::new(&(p / name), init.down(p / name, i, o), o, sn)
+                };
                 Discriminator::Conv {
-                    conv1: init.down(p / "conv1", 1, c),
-                    conv2: init.down(p / "conv2", c, 2 * c),
-                    bn2: init.batch_norm(p / "bn2", 2 * c),
-                    adv: init.linear(p / "adv", 2 * c * 49, 1),
-                    cls: init.linear(p / "cls", 2 * c * 49, 10),
+                    conv1: down("conv1", 1, c),
+                    conv2: down("conv2", c, 2 * c),
+                    bn2: (!sn).then(|| init.batch_norm(p / "bn2", 2 * c)),
+                    adv: linear("adv", 2 * c * 49, 1),
+                    cls: linear("cls", 2 * c * 49, 10),
                     proj: proj(2 * c * 49),
                     dropout: arch.d_dropout,
                     slope: arch.leaky_slope,
@@ -462,7 +472,7 @@ impl Discriminator {
             } => {
                 let mut h = x.view([-1, 784]);
                 for l in layers {
-                    h = leaky(h.apply(l), *slope).dropout(*dropout, train);
+                    h = leaky(l.forward_t(&h, train), *slope).dropout(*dropout, train);
                 }
                 (h, adv, cls.as_ref(), proj)
             }
@@ -477,18 +487,22 @@ impl Discriminator {
                 slope,
                 c,
             } => {
-                let h = leaky(x.apply(conv1), *slope).dropout(*dropout, train);
-                let h = leaky(h.apply(conv2).apply_t(bn2, train), *slope)
+                let h = leaky(conv1.forward_t(x, train), *slope).dropout(*dropout, train);
+                let mut h = conv2.forward_t(&h, train);
+                if let Some(bn) = bn2 {
+                    h = h.apply_t(bn, train);
+                }
+                let h = leaky(h, *slope)
                     .dropout(*dropout, train)
                     .view([-1, 2 * c * 49]);
                 (h, adv, Some(cls), proj)
             }
         };
-        let mut logit = h.apply(adv).view([-1]);
+        let mut logit = adv.forward_t(&h, train).view([-1]);
         if let (Some(e), Some(y)) = (proj, labels) {
             logit += (y.apply(e) * &h).sum_dim_intlist(1, false, Kind::Float);
         }
-        (logit, cls.map(|c| h.apply(c)))
+        (logit, cls.map(|c| c.forward_t(&h, train)))
     }
 }
 

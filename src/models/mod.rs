@@ -7,6 +7,7 @@ pub use autoencoder::{Autoencoder, AutoencoderArch, OutputActivation};
 pub mod matcher;
 pub use matcher::Matcher;
 pub mod gan;
+pub mod spectral;
 pub use gan::{Discriminator, GanArch, GanKind, Generator, WeightInit};
 pub mod classifier;
 pub use classifier::{ClassifierArch, DigitClassifier};
