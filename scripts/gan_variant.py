@@ -3,6 +3,9 @@
 
     scripts/gan_variant.py NAME [--set KEY=JSON ...] [--base FILE]
 
+- The recipe changed is the shipped checkpoint's (data/checkpoints/gan-conv-acgan/config.json)
+  unless --base names another config (data/gan-variants/conv-acgan.config.json: the recipe
+  before R1).
 - KEY is a dotted path into the run config (`arch.projection`, `g_class_weight`, `epochs`),
   JSON the new value (`true`, `0.3`, `"hinge"`).
 - The run goes to runs/variants/NAME (resumed if it is there with the same config), and
@@ -37,7 +40,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("name")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
-    ap.add_argument("--base", default=str(VARIANTS / "conv-acgan.config.json"))
+    ap.add_argument("--base", default=str(ROOT / "data" / "checkpoints" / "gan-conv-acgan" / "config.json"),
+                    help="the config to change (default: the shipped checkpoint's, the current recipe)")
     args = ap.parse_args()
     if not args.name.replace("-", "").replace("_", "").isalnum():
         sys.exit(f"NAME '{args.name}': use letters, digits, - and _ only")

@@ -621,6 +621,60 @@ fn quality_rows(
     floor.into_iter().chain(gans).collect()
 }
 
+/// Recorded GAN variants side by side ([`crate::analysis::load_variant`]), each row labelled by
+/// the caller, then the floor of the first: epochs, then Fréchet distance, class consistency,
+/// precision and recall by the scorer and by the held-out scorer, and the ink / slant spread.
+pub fn variants_table(
+    rows: &[(&str, &crate::analysis::GanQualityFile)],
+    title: &str,
+) -> crate::display::Table {
+    use crate::train::Scorer;
+    let mut t = crate::display::Table::new([
+        "variant",
+        "epochs",
+        "Fréchet (scorer / held-out)",
+        "consistency (scorer / held-out)",
+        "precision (scorer / held-out)",
+        "recall (scorer / held-out)",
+        "ink / slant spread",
+    ])
+    .with_title(title);
+    let pair = |q: &std::collections::BTreeMap<Scorer, crate::analysis::GanQuality>,
+                f: &dyn Fn(&crate::analysis::GanQuality) -> String| {
+        let get = |s: Scorer| q.get(&s).map_or("—".to_string(), f);
+        format!("{} / {}", get(Scorer::Main), get(Scorer::Heldout))
+    };
+    let mut push = |label: &str, epochs: String, q: &std::collections::BTreeMap<Scorer, _>| {
+        let spread = q
+            .get(&Scorer::Main)
+            .and_then(|s: &crate::analysis::GanQuality| crate::analysis::spread_ratios(&s.strokes))
+            .map_or("—".to_string(), |(i, sl)| format!("{i:.2} / {sl:.2}"));
+        t.push_row([
+            label.to_string(),
+            epochs,
+            pair(q, &|s| format!("{:.2}", s.frechet_to_test)),
+            pair(q, &|s| {
+                s.class_consistency
+                    .map_or("—".to_string(), |c| format!("{:.1}%", 100.0 * c))
+            }),
+            pair(q, &|s| format!("{:.3}", s.precision)),
+            pair(q, &|s| format!("{:.3}", s.recall)),
+            spread,
+        ]);
+    };
+    for (label, q) in rows {
+        for kind in crate::models::GanKind::ALL {
+            if let Some(e) = q.get(kind) {
+                push(label, e.epochs.to_string(), &e.scores);
+            }
+        }
+    }
+    if let Some((_, q)) = rows.first() {
+        push("real training digits (floor)", "—".to_string(), &q.floors);
+    }
+    t
+}
+
 /// Every generator's scores by every scorer, with each scorer's floor first: class consistency,
 /// Fréchet distance, precision and recall, the worst digit's Fréchet distance, the spread of ink
 /// and slant against real digits (1 = as varied), and the smallest and largest digit share.

@@ -360,6 +360,32 @@ pub fn load_sweep(path: &std::path::Path) -> anyhow::Result<Vec<SweepVariant>> {
     Ok(v)
 }
 
+/// Where the recorded conv AC-GAN variants ship (`scripts/gan_variant.py`):
+/// `data/gan-variants`, a `NAME.config.json` and a `NAME.quality.json` each.
+pub fn shipped_variants_dir() -> std::path::PathBuf {
+    crate::data::dataset::data_root().join("gan-variants")
+}
+
+/// The scores of the recorded variant `name` in `dir` (`NAME.quality.json`, what `latentlab gan
+/// score` wrote): its floors and its one generator's scores.
+pub fn load_variant(dir: &std::path::Path, name: &str) -> anyhow::Result<GanQualityFile> {
+    let path = dir.join(format!("{name}.quality.json"));
+    anyhow::ensure!(
+        path.exists(),
+        "no recorded GAN variant '{name}': {} does not exist (the variants are the \
+         *.quality.json files of {})",
+        path.display(),
+        dir.display()
+    );
+    let q: GanQualityFile = crate::fsutil::read_json(&path)?;
+    anyhow::ensure!(
+        GanKind::ALL.iter().any(|&k| q.get(k).is_some()),
+        "{} holds no generator's scores",
+        path.display()
+    );
+    Ok(q)
+}
+
 /// Where the conv AC-GAN sweep's results ship: `data/conv_acgan_sweep.json`.
 pub fn shipped_sweep_path() -> std::path::PathBuf {
     crate::data::dataset::data_root().join("conv_acgan_sweep.json")

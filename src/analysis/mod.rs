@@ -10,9 +10,9 @@ pub mod strokes;
 pub mod tsne;
 
 pub use gan_quality::{
-    draw_samples, frechet_floor, gan_quality, load_sweep, real_floor, score_generators,
-    score_images, shipped_sweep_path, GanQuality, GanQualityEntry, GanQualityFile, Reference,
-    SweepEval, SweepVariant, PR_NEIGHBOURS,
+    draw_samples, frechet_floor, gan_quality, load_sweep, load_variant, real_floor,
+    score_generators, score_images, shipped_sweep_path, shipped_variants_dir, GanQuality,
+    GanQualityEntry, GanQualityFile, Reference, SweepEval, SweepVariant, PR_NEIGHBOURS,
 };
 pub use latent::{
     class_prototypes, code_range, encode_dataset, generate_by_class, generation_quality,
