@@ -1456,7 +1456,8 @@ the seed: compare the two R1 rows with each other, not only with the first row (
 is one draw). The lower class weight buys its recall with a worse Fréchet distance and a lower
 class consistency.
 """),
-    code("""let variants = analysis::shipped_variants_dir();
+    code("""{ // a block: the closure and the borrowed rows stay inside this cell
+let variants = analysis::shipped_variants_dir();
 let v = |name: &str| analysis::load_variant(&variants, name);
 let (base, r1, r1_seed1, gcw) = (v("conv-acgan")?, v("e20-r01")?, v("e20-r01-s1")?, v("e20-gcw03")?);
 figures::variants_table(&[
@@ -1464,7 +1465,8 @@ figures::variants_table(&[
     ("R1, gamma 0.1 (the default)", &r1),
     ("R1, gamma 0.1, seed 1", &r1_seed1),
     ("no R1, G class weight 0.3", &gcw),
-], "Conv AC-GAN variants, 20 epochs on a CPU, 10,000 samples each (full-profile scorers)")"""),
+], "Conv AC-GAN variants, 20 epochs on a CPU, 10,000 samples each (full-profile scorers)")
+}"""),
     md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
 digits only, R1 at γ = 0.1: the model at the top of this notebook.
