@@ -516,6 +516,67 @@ fn spectral_norm_makes_d_scale_free_and_1_lipschitz_trains_and_saves_its_state()
 }
 
 #[test]
+fn minibatch_std_lets_d_see_its_batch_mates_trains_and_is_off_by_default() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let (data, real, _) = real_batch();
+    let n = real.size()[0];
+    assert!(
+        n >= 8 && n % 4 == 0,
+        "the batch should hold whole groups of 4, has {n}"
+    );
+    // Change the second digit of the first group of 4 only.
+    let changed = real.copy();
+    let _ = changed.get(1).fill_(-1.0);
+    for kind in [GanKind::Gan, GanKind::ConvAcGan] {
+        let mut cfg = tiny(kind);
+        cfg.arch.minibatch_std = 4;
+        let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+        let (adv, cls) = run.discriminator.forward_t(&real, false);
+        let (adv2, cls2) = run.discriminator.forward_t(&changed, false);
+        // Digit 0 is unchanged, but its group now varies differently: its logit moves...
+        let moved = (adv.get(0) - adv2.get(0)).abs().double_value(&[]);
+        assert!(moved > 1e-6, "{kind:?}: D(x₀) ignores its batch-mates");
+        // ...while digits of the other groups keep theirs, and no class logit moves.
+        assert!(
+            adv.narrow(0, 4, n - 4).equal(&adv2.narrow(0, 4, n - 4)),
+            "{kind:?}"
+        );
+        if let (Some(a), Some(b)) = (cls, cls2) {
+            assert!(
+                a.get(0).equal(&b.get(0)),
+                "{kind:?}: the class head sees the group"
+            );
+        }
+        // Without the lever, D judges every digit on its own.
+        let plain = GanRun::new(&tiny(kind), Device::Cpu).unwrap();
+        let a = plain.discriminator.forward_t(&real, false).0;
+        let b = plain.discriminator.forward_t(&changed, false).0;
+        assert!(a.get(0).equal(&b.get(0)), "{kind:?}");
+    }
+    // It trains and a finished run reloads the same D.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.arch.minibatch_std = 4;
+    cfg.epochs = 1;
+    let trained = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    let again = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    let logits = |r: &GanRun| r.discriminator.forward_t(&real, false).0;
+    assert!(logits(&again).equal(&logits(&trained)));
+    // Off by default and not written then; on, it reads back; 1 is not a group.
+    let shipped = serde_json::to_value(GanConfig::new(GanKind::ConvAcGan, Profile::Full)).unwrap();
+    assert!(shipped["arch"].get("minibatch_std").is_none());
+    let back: GanConfig = serde_json::from_value(serde_json::to_value(&cfg).unwrap()).unwrap();
+    assert_eq!(back.arch.minibatch_std, 4);
+    cfg.arch.minibatch_std = 1;
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("arch.minibatch_std") && err.contains("group"),
+        "{err}"
+    );
+}
+
+#[test]
 fn bad_lever_settings_are_refused_with_the_field_named() {
     let mut cfg = GanConfig::new(GanKind::ConvAcGan, Profile::Quick);
     cfg.g_class_weight = f64::NAN;

@@ -90,6 +90,19 @@ pub struct GanArch {
     /// default, and what configs without the field read as): plain weights.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub spectral_norm: bool,
+    /// Minibatch standard deviation (Karras et al., 2018), by group size: D's real/fake head
+    /// also sees, for each sample, how much D's last hidden features vary across the group of
+    /// this many samples it came in with (standard deviation per feature, averaged over the
+    /// features). A generator that draws near-copies gives a small value where real digits give
+    /// a larger one, so D can tell a batch that lacks variety and G is pushed to vary. The
+    /// class head does not see it. A batch whose size is not a multiple of the group is one
+    /// group. 0 (the default, and what configs without the field read as): off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub minibatch_std: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// Initial weights of the GAN layers.
@@ -184,6 +197,7 @@ impl GanArch {
             },
             projection: false,
             spectral_norm: false,
+            minibatch_std: 0,
         }
     }
 
@@ -195,6 +209,11 @@ impl GanArch {
             check_range("every arch.hidden width", h, 1, MAX_WIDTH)?;
         }
         check_range("arch.conv_channels", self.conv_channels, 1, MAX_CHANNELS)?;
+        anyhow::ensure!(
+            self.minibatch_std == 0 || (2..=MAX_WIDTH).contains(&self.minibatch_std),
+            "arch.minibatch_std is a group size: 0 (off) or from 2 to {MAX_WIDTH} (4 is the usual), got {}",
+            self.minibatch_std
+        );
         anyhow::ensure!(
             self.leaky_slope.is_finite() && (0.0..1.0).contains(&self.leaky_slope),
             "arch.leaky_slope must be in [0, 1), got {}",
@@ -220,6 +239,28 @@ impl GanArch {
         )?;
         Ok(())
     }
+}
+
+/// `h` `[b, f]` with one more column: for each sample, the standard deviation of every feature
+/// over its group of `group` consecutive samples (the whole batch when `b` is not a multiple),
+/// averaged over the features (see `GanArch::minibatch_std`).
+pub fn minibatch_std(h: &Tensor, group: i64) -> Tensor {
+    let [b, f] = h.size()[..] else {
+        panic!(
+            "minibatch_std expects [batch, features], got {:?}",
+            h.size()
+        )
+    };
+    let g = if group > 0 && b % group == 0 {
+        group
+    } else {
+        b
+    };
+    let std = (h.view([b / g, g, f]).var_dim(1, false, false) + 1e-8)
+        .sqrt()
+        .mean_dim(&[1i64][..], false, Kind::Float);
+    let column = std.repeat_interleave_self_int(g, 0, None).view([b, 1]);
+    Tensor::cat(&[h, &column], 1)
 }
 
 fn leaky(x: Tensor, slope: f64) -> Tensor {
@@ -371,6 +412,8 @@ pub enum Discriminator {
         cls: Option<Linear>,
         /// Class embedding of the projection term (`GanArch::projection`).
         proj: Option<nn::Embedding>,
+        /// Group size of the minibatch standard deviation (0: off).
+        mbstd: i64,
         /// Dropout probability.
         dropout: f64,
         /// LeakyReLU slope.
@@ -390,6 +433,8 @@ pub enum Discriminator {
         cls: Linear,
         /// Class embedding of the projection term (`GanArch::projection`).
         proj: Option<nn::Embedding>,
+        /// Group size of the minibatch standard deviation (0: off).
+        mbstd: i64,
         /// Dropout probability.
         dropout: f64,
         /// LeakyReLU slope.
@@ -407,6 +452,7 @@ impl Discriminator {
                 .then(|| nn::embedding(p / "proj", 10, dim, Default::default()))
         };
         let sn = arch.spectral_norm;
+        let mbstd = (arch.minibatch_std > 0) as i64;
         let linear = |name: &str, i: i64, o: i64| {
             Linear::new(&(p / name), arch.init.linear(p / name, i, o), o, sn)
         };
@@ -419,9 +465,10 @@ impl Discriminator {
                     .collect();
                 Discriminator::Dense {
                     layers,
-                    adv: linear("adv", h1, 1),
+                    adv: linear("adv", h1 + mbstd, 1),
                     cls: arch.kind.conditional().then(|| linear("cls", h1, 10)),
                     proj: proj(h1),
+                    mbstd: arch.minibatch_std,
                     dropout: arch.d_dropout,
                     slope: arch.leaky_slope,
                 }
@@ -436,9 +483,10 @@ impl Discriminator {
                     conv1: down("conv1", 1, c),
                     conv2: down("conv2", c, 2 * c),
                     bn2: (!sn).then(|| init.batch_norm(p / "bn2", 2 * c)),
-                    adv: linear("adv", 2 * c * 49, 1),
+                    adv: linear("adv", 2 * c * 49 + mbstd, 1),
                     cls: linear("cls", 2 * c * 49, 10),
                     proj: proj(2 * c * 49),
+                    mbstd: arch.minibatch_std,
                     dropout: arch.d_dropout,
                     slope: arch.leaky_slope,
                     c,
@@ -461,12 +509,13 @@ impl Discriminator {
         labels: Option<&Tensor>,
         train: bool,
     ) -> (Tensor, Option<Tensor>) {
-        let (h, adv, cls, proj) = match self {
+        let (h, adv, cls, proj, mbstd) = match self {
             Discriminator::Dense {
                 layers,
                 adv,
                 cls,
                 proj,
+                mbstd,
                 dropout,
                 slope,
             } => {
@@ -474,7 +523,7 @@ impl Discriminator {
                 for l in layers {
                     h = leaky(l.forward_t(&h, train), *slope).dropout(*dropout, train);
                 }
-                (h, adv, cls.as_ref(), proj)
+                (h, adv, cls.as_ref(), proj, *mbstd)
             }
             Discriminator::Conv {
                 conv1,
@@ -483,6 +532,7 @@ impl Discriminator {
                 adv,
                 cls,
                 proj,
+                mbstd,
                 dropout,
                 slope,
                 c,
@@ -495,10 +545,15 @@ impl Discriminator {
                 let h = leaky(h, *slope)
                     .dropout(*dropout, train)
                     .view([-1, 2 * c * 49]);
-                (h, adv, Some(cls), proj)
+                (h, adv, Some(cls), proj, *mbstd)
             }
         };
-        let mut logit = adv.forward_t(&h, train).view([-1]);
+        let mut logit = if mbstd > 0 {
+            adv.forward_t(&minibatch_std(&h, mbstd), train)
+        } else {
+            adv.forward_t(&h, train)
+        }
+        .view([-1]);
         if let (Some(e), Some(y)) = (proj, labels) {
             logit += (y.apply(e) * &h).sum_dim_intlist(1, false, Kind::Float);
         }
@@ -560,6 +615,27 @@ mod tests {
             "d_dropout": 0.3, "leaky_slope": 0.2, "conv_channels": 64});
         let read: GanArch = serde_json::from_value(json).unwrap();
         assert_eq!(read.init, WeightInit::Tch);
+    }
+
+    #[test]
+    fn minibatch_std_appends_each_groups_mean_feature_spread() {
+        // Group [0, 0], [2, 4]: feature spreads 1 and 2, mean 1.5; group [1, 1], [1, 1]: 0
+        // (plus the 1e-8 under the root).
+        let h = Tensor::from_slice(&[0.0f32, 0.0, 2.0, 4.0, 1.0, 1.0, 1.0, 1.0]).view([4, 2]);
+        let out = minibatch_std(&h, 2);
+        assert_eq!(out.size(), [4, 3]);
+        assert!(out.narrow(1, 0, 2).equal(&h));
+        let col = Vec::<f32>::try_from(out.select(1, 2)).unwrap();
+        for (got, want) in col.iter().zip([1.5, 1.5, 1e-4, 1e-4]) {
+            assert!((got - want).abs() < 1e-6, "{col:?}");
+        }
+        // A batch of 3 is not a multiple of 2: one group of three. Feature 0 is 0, 2, 1
+        // (std √(2/3)), feature 1 is 0, 4, 1 (std √(26/9)).
+        let out = minibatch_std(&h.narrow(0, 0, 3), 2);
+        let want = ((2.0f64 / 3.0).sqrt() + (26.0f64 / 9.0).sqrt()) / 2.0;
+        for got in Vec::<f32>::try_from(out.select(1, 2)).unwrap() {
+            assert!((got as f64 - want).abs() < 1e-5, "{got} vs {want}");
+        }
     }
 
     #[test]
