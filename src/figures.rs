@@ -621,6 +621,13 @@ fn quality_rows(
     floor.into_iter().chain(gans).collect()
 }
 
+/// The "ink / slant spread" cell of the GAN tables: the samples' spread over real digits'
+/// ([`crate::analysis::spread_ratios`]), or a dash when no digit has enough samples.
+fn spread_cell(s: &crate::analysis::GanQuality) -> String {
+    crate::analysis::spread_ratios(&s.strokes)
+        .map_or("—".to_string(), |(i, sl)| format!("{i:.2} / {sl:.2}"))
+}
+
 /// Recorded GAN variants side by side ([`crate::analysis::load_variant`]), each row labelled by
 /// the caller, then the floor of the first: epochs, then Fréchet distance, class consistency,
 /// precision and recall by the scorer and by the held-out scorer, and the ink / slant spread.
@@ -645,10 +652,7 @@ pub fn variants_table(
         format!("{} / {}", get(Scorer::Main), get(Scorer::Heldout))
     };
     let mut push = |label: &str, epochs: String, q: &std::collections::BTreeMap<Scorer, _>| {
-        let spread = q
-            .get(&Scorer::Main)
-            .and_then(|s: &crate::analysis::GanQuality| crate::analysis::spread_ratios(&s.strokes))
-            .map_or("—".to_string(), |(i, sl)| format!("{i:.2} / {sl:.2}"));
+        let spread = q.get(&Scorer::Main).map_or("—".to_string(), spread_cell);
         t.push_row([
             label.to_string(),
             epochs,
@@ -698,8 +702,7 @@ pub fn gan_quality_table(
     for scorer in crate::train::Scorer::ALL {
         for (name, epochs, s) in quality_rows(q, scorer) {
             let (lo, hi) = s.share_range();
-            let spread = crate::analysis::spread_ratios(&s.strokes)
-                .map_or("—".to_string(), |(i, sl)| format!("{i:.2} / {sl:.2}"));
+            let spread = spread_cell(s);
             t.push_row([
                 scorer.label().to_string(),
                 name,
