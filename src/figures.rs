@@ -630,7 +630,8 @@ fn spread_cell(s: &crate::analysis::GanQuality) -> String {
 
 /// Recorded GAN variants side by side ([`crate::analysis::load_variant`]), each row labelled by
 /// the caller, then the floor of the first: epochs, then Fréchet distance, class consistency,
-/// precision and recall by the scorer and by the held-out scorer, and the ink / slant spread.
+/// the smallest and largest digit share, precision and recall by the scorer and by the held-out
+/// scorer, and the ink / slant spread.
 pub fn variants_table(
     rows: &[(&str, &crate::analysis::GanQualityFile)],
     title: &str,
@@ -641,6 +642,7 @@ pub fn variants_table(
         "epochs",
         "Fréchet (scorer / held-out)",
         "consistency (scorer / held-out)",
+        "digit share min–max (scorer / held-out)",
         "precision (scorer / held-out)",
         "recall (scorer / held-out)",
         "ink / slant spread",
@@ -660,6 +662,10 @@ pub fn variants_table(
             pair(q, &|s| {
                 s.class_consistency
                     .map_or("—".to_string(), |c| format!("{:.1}%", 100.0 * c))
+            }),
+            pair(q, &|s| {
+                let (lo, hi) = s.share_range();
+                format!("{:.1}–{:.1}%", 100.0 * lo, 100.0 * hi)
             }),
             pair(q, &|s| format!("{:.3}", s.precision)),
             pair(q, &|s| format!("{:.3}", s.recall)),

@@ -246,6 +246,12 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
     let want = format!("{} / {}", fd(Scorer::Main), fd(Scorer::Heldout));
     let row = md.lines().find(|l| l.starts_with("| R1")).unwrap();
     assert!(row.contains(&want), "{row} lacks {want}");
+    let (lo, hi) = score(&r1, Scorer::Main).share_range();
+    let shares = format!("{:.1}–{:.1}%", 100.0 * lo, 100.0 * hi);
+    assert!(
+        row.contains(&shares),
+        "{row} lacks the digit shares {shares}"
+    );
     assert!(
         md.lines().any(|l| l.starts_with("| real training digits")),
         "{md}"
@@ -588,6 +594,68 @@ fn minibatch_std_lets_d_see_its_batch_mates_trains_and_is_off_by_default() {
         err.contains("arch.minibatch_std") && err.contains("group"),
         "{err}"
     );
+}
+
+#[test]
+fn packing_lets_d_judge_images_together_trains_and_is_off_by_default() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let (data, real, _) = real_batch();
+    let n = real.size()[0];
+    assert!(
+        n >= 6 && n % 2 == 0,
+        "the batch should hold whole pairs, has {n}"
+    );
+    let mut cfg = tiny(GanKind::Gan);
+    cfg.arch.pack = 2;
+    let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+    // One logit per pair; changing the second digit moves its pair's logit and no other.
+    let changed = real.copy();
+    let _ = changed.get(1).fill_(-1.0);
+    let (adv, cls) = run.discriminator.forward_t(&real, false);
+    let adv2 = run.discriminator.forward_t(&changed, false).0;
+    assert_eq!(adv.size(), [n / 2]);
+    assert!(cls.is_none());
+    assert!((adv.get(0) - adv2.get(0)).abs().double_value(&[]) > 1e-6);
+    assert!(adv
+        .narrow(0, 1, n / 2 - 1)
+        .equal(&adv2.narrow(0, 1, n / 2 - 1)));
+    // An odd batch is completed with its first digit: three digits make two pairs.
+    assert_eq!(
+        run.discriminator
+            .forward_t(&real.narrow(0, 0, 3), false)
+            .0
+            .size(),
+        [2]
+    );
+    // Both steps run on packs, with R1 too, and a finished run reloads the same D.
+    let dir = tempfile::tempdir().unwrap();
+    cfg.epochs = 1;
+    cfg.r1_gamma = 0.1;
+    let trained = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    let last = &trained.history.epochs[0];
+    assert!(last.train_loss.is_finite());
+    let again = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    let logits = |r: &GanRun| r.discriminator.forward_t(&real, false).0;
+    assert!(logits(&again).equal(&logits(&trained)));
+    // Off by default and not written then (old configs read as 1); on, it reads back.
+    let shipped = serde_json::to_value(GanConfig::new(GanKind::Gan, Profile::Full)).unwrap();
+    assert!(shipped["arch"].get("pack").is_none());
+    let back: GanConfig = serde_json::from_value(serde_json::to_value(&cfg).unwrap()).unwrap();
+    assert_eq!(back.arch.pack, 2);
+    // 0 is not a pack, and the AC-GANs' class head cannot judge a pack.
+    cfg.arch.pack = 0;
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(err.contains("arch.pack") && err.contains("from 1"), "{err}");
+    for kind in [GanKind::AcGan, GanKind::ConvAcGan] {
+        let mut cfg = GanConfig::new(kind, Profile::Quick);
+        cfg.arch.pack = 2;
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("arch.pack") && err.contains("kind gan"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

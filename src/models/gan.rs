@@ -99,11 +99,31 @@ pub struct GanArch {
     /// group. 0 (the default, and what configs without the field read as): off.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub minibatch_std: i64,
+    /// Packing (PacGAN, Lin et al., 2018), for the unconditional fully connected GAN: D judges
+    /// this many images at once, side by side in one input, and gives one real/fake logit per
+    /// pack; real packs hold only real digits, fake packs only generated ones. A generator that
+    /// over-draws some digits and under-draws others makes packs whose mix of digits real
+    /// packs rarely show, so D can punish the imbalance that it cannot see in one image. A
+    /// batch that is not a multiple of the pack is completed with its own first images. 1 (the
+    /// default, and what configs without the field read as): one image at a time.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub pack: i64,
 }
 
 fn is_zero(n: &i64) -> bool {
     *n == 0
 }
+
+fn one() -> i64 {
+    1
+}
+
+fn is_one(n: &i64) -> bool {
+    *n == 1
+}
+
+/// The largest `arch.pack`: PacGAN's gains come with 2 to 4; D's first layer grows with it.
+pub const MAX_PACK: i64 = 8;
 
 /// Initial weights of the GAN layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -198,6 +218,7 @@ impl GanArch {
             projection: false,
             spectral_norm: false,
             minibatch_std: 0,
+            pack: 1,
         }
     }
 
@@ -215,6 +236,18 @@ impl GanArch {
             self.minibatch_std
         );
         anyhow::ensure!(
+            (1..=MAX_PACK).contains(&self.pack),
+            "arch.pack is how many images D judges at once: from 1 (off) to {MAX_PACK} (2 to 4 \
+             are the usual), got {}",
+            self.pack
+        );
+        anyhow::ensure!(
+            self.pack == 1 || self.kind == GanKind::Gan,
+            "arch.pack needs the unconditional fully connected GAN (kind gan): the class head of \
+             {} judges one image at a time; set arch.pack to 1",
+            self.kind.name()
+        );
+        anyhow::ensure!(
             self.leaky_slope.is_finite() && (0.0..1.0).contains(&self.leaky_slope),
             "arch.leaky_slope must be in [0, 1), got {}",
             self.leaky_slope
@@ -230,7 +263,11 @@ impl GanArch {
         );
         // Fully-connected G and D (noise + 10 classes in, 784 out, and back), or the conv pair.
         let [h0, h1, h2] = self.hidden.map(|h| h as f64);
-        let fc = (self.noise_dim as f64 + 10.0) * h0 + h0 * h1 + h1 * h2 + h2 * 794.0;
+        let fc = (self.noise_dim as f64 + 10.0) * h0
+            + h0 * h1
+            + h1 * h2
+            + h2 * 794.0
+            + (self.pack - 1) as f64 * 784.0 * h2;
         let c = self.conv_channels as f64;
         let conv = (self.noise_dim as f64 + 10.0) * 2.0 * c * 49.0 + 2.0 * c * c * 16.0 + c * 16.0;
         crate::limits::check_memory(
@@ -239,6 +276,26 @@ impl GanArch {
         )?;
         Ok(())
     }
+}
+
+/// Images `[b, 784]` as packs `[⌈b / pack⌉, pack · 784]`: each row holds `pack` consecutive
+/// images side by side. When `b` is not a multiple of `pack`, the batch is completed with its
+/// own first images, so that every image is judged (see `GanArch::pack`).
+pub fn packed(x: &Tensor, pack: i64) -> Tensor {
+    if pack <= 1 {
+        return x.shallow_clone();
+    }
+    let [b, f] = x.size()[..] else {
+        panic!("packed expects [batch, features], got {:?}", x.size())
+    };
+    let n = (b + pack - 1) / pack * pack;
+    let x = if n == b {
+        x.shallow_clone()
+    } else {
+        let idx = Tensor::arange(n, (Kind::Int64, x.device())).remainder(b);
+        x.index_select(0, &idx)
+    };
+    x.view([n / pack, pack * f])
 }
 
 /// `h` `[b, f]` with one more column: for each sample, the standard deviation of every feature
@@ -398,7 +455,8 @@ impl Generator {
     }
 }
 
-/// Image → real/fake logit `[b]` and, for AC-GANs, class logits `[b, 10]`.
+/// Image → real/fake logit `[b]` (`[⌈b / pack⌉]` with `GanArch::pack`) and, for AC-GANs, class
+/// logits `[b, 10]`.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // built once per run; boxing would only add noise
 pub enum Discriminator {
@@ -414,6 +472,8 @@ pub enum Discriminator {
         proj: Option<nn::Embedding>,
         /// Group size of the minibatch standard deviation (0: off).
         mbstd: i64,
+        /// Images judged together (`GanArch::pack`; 1: one at a time).
+        pack: i64,
         /// Dropout probability.
         dropout: f64,
         /// LeakyReLU slope.
@@ -459,7 +519,7 @@ impl Discriminator {
         match arch.kind {
             GanKind::Gan | GanKind::AcGan => {
                 let [h1, h2, h3] = arch.hidden;
-                let dims = [784, h3, h2, h1];
+                let dims = [784 * arch.pack, h3, h2, h1];
                 let layers = (0..3)
                     .map(|i| linear(&format!("fc{}", i + 1), dims[i], dims[i + 1]))
                     .collect();
@@ -469,6 +529,7 @@ impl Discriminator {
                     cls: arch.kind.conditional().then(|| linear("cls", h1, 10)),
                     proj: proj(h1),
                     mbstd: arch.minibatch_std,
+                    pack: arch.pack,
                     dropout: arch.d_dropout,
                     slope: arch.leaky_slope,
                 }
@@ -516,10 +577,11 @@ impl Discriminator {
                 cls,
                 proj,
                 mbstd,
+                pack,
                 dropout,
                 slope,
             } => {
-                let mut h = x.view([-1, 784]);
+                let mut h = packed(&x.view([-1, 784]), *pack);
                 for l in layers {
                     h = leaky(l.forward_t(&h, train), *slope).dropout(*dropout, train);
                 }
@@ -565,6 +627,27 @@ impl Discriminator {
 mod tests {
     use super::*;
     use tch::Device;
+
+    #[test]
+    fn packed_puts_consecutive_images_side_by_side_and_completes_the_last_pack() {
+        let x =
+            Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]).view([5, 2]);
+        assert!(packed(&x, 1).equal(&x));
+        let p = packed(&x, 2);
+        assert_eq!(p.size(), [3, 4]);
+        let rows: Vec<f32> = Vec::try_from(p.view([-1])).unwrap();
+        // Images 0 and 1, 2 and 3, then 4 and (the batch's first again) 0.
+        assert_eq!(
+            rows,
+            vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 0.0, 1.0]
+        );
+        // A batch smaller than the pack is repeated to fill it.
+        let one = packed(&x.narrow(0, 0, 1), 3);
+        assert_eq!(
+            Vec::<f32>::try_from(one.view([-1])).unwrap(),
+            vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+        );
+    }
 
     #[test]
     fn leaky_is_leaky_relu_with_the_given_slope() {
