@@ -685,6 +685,50 @@ pub fn variants_table(
     t
 }
 
+/// The digit shares of recorded GAN variants by one scorer as a heatmap (in %): the real
+/// training digits of the first variant's floor first, then one row per variant, labelled by the
+/// caller; one column per digit. An even generator's row looks like the floor's.
+pub fn variant_shares(
+    rows: &[(&str, &crate::analysis::GanQualityFile)],
+    scorer: crate::train::Scorer,
+) -> anyhow::Result<Figure> {
+    let floor = rows.first().and_then(|(_, q)| q.floors.get(&scorer));
+    let mut names = Vec::new();
+    let mut matrix = Vec::new();
+    let mut push = |name: &str, s: &crate::analysis::GanQuality| {
+        names.push(name.to_string());
+        matrix.push(s.class_histogram.iter().map(|v| 100.0 * v).collect());
+    };
+    if let Some(f) = floor {
+        push("real training digits (floor)", f);
+    }
+    for (label, q) in rows {
+        for kind in crate::models::GanKind::ALL {
+            if let Some(s) = q.get(kind).and_then(|e| e.scores.get(&scorer)) {
+                push(label, s);
+            }
+        }
+    }
+    anyhow::ensure!(
+        names.len() > usize::from(floor.is_some()),
+        "no variant here has scores by the {}",
+        scorer.label()
+    );
+    let digits: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+    crate::display::heatmap_with_axes(
+        &format!(
+            "Share of each digit among the samples, % ({})",
+            scorer.label()
+        ),
+        "digit (as the scorer reads it)",
+        "",
+        &matrix,
+        &names,
+        &digits,
+        true,
+    )
+}
+
 /// Every generator's scores by every scorer, with each scorer's floor first: class consistency,
 /// Fréchet distance, precision and recall, the worst digit's Fréchet distance, the spread of ink
 /// and slant against real digits (1 = as varied), and the smallest and largest digit share.
