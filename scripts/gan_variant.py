@@ -12,6 +12,10 @@
   then `latentlab gan score --profile full` scores it.
 - It records data/gan-variants/NAME.config.json and NAME.quality.json (what issue 14 asks:
   every variant with its scores).
+- With --snapshots-from N, the generator (and its weight average, if any) is copied after each
+  epoch from N on into runs/variants/NAME-snaps/eEPOCH, a run folder that `latentlab gan sample`
+  and `cargo run --example gan_shares` read (how the digit mix of the FC GAN variants was
+  followed over epochs).
 - LATENTLAB_BIN names the latentlab binary (default: `latentlab` on the PATH).
 """
 import argparse
@@ -20,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +41,46 @@ def set_path(cfg, key, value):
     node[parts[-1]] = value
 
 
+def epochs_done(run):
+    try:
+        return len(json.loads((run / "history.json").read_text())["epochs"])
+    except (OSError, ValueError, KeyError):
+        return 0  # not written yet, or being replaced
+
+
+def train_with_snapshots(cmd, run, snaps, first):
+    """Runs the training `cmd`, copying each epoch's generator from epoch `first` on into
+    `snaps`/eEPOCH. The run saves the weights before the history, so a history that lists
+    epoch n comes after that epoch's weights; the next epoch takes far longer than the copy."""
+    proc = subprocess.Popen(cmd)
+    seen = epochs_done(run)
+    while True:
+        finished = proc.poll() is not None
+        n = epochs_done(run)
+        if n != seen and n >= first:
+            dest = snaps / f"e{n}"
+            tmp = snaps / f".tmp-e{n}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            for f in ["config.json", "history.json", "generator.safetensors", "generator_ema.safetensors"]:
+                if (run / f).exists():
+                    shutil.copyfile(run / f, tmp / f)
+            shutil.rmtree(dest, ignore_errors=True)
+            tmp.replace(dest)
+        seen = n
+        if finished:
+            if proc.returncode:
+                sys.exit(f"training failed (exit status {proc.returncode}); run the command again to resume")
+            return
+        time.sleep(5)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("name")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
+    ap.add_argument("--snapshots-from", type=int, metavar="EPOCH",
+                    help="copy the generator after each epoch from EPOCH on into runs/variants/NAME-snaps/")
     ap.add_argument("--base", default=str(ROOT / "data" / "checkpoints" / "gan-conv-acgan" / "config.json"),
                     help="the config to change (default: the shipped checkpoint's, the current recipe)")
     args = ap.parse_args()
@@ -62,7 +103,13 @@ def main():
     tmp = cfg_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(cfg, indent=2) + "\n")
     tmp.replace(cfg_file)
-    subprocess.run([exe, "gan", "train", "--config", str(cfg_file), "--out", str(run)], check=True)
+    train = [exe, "gan", "train", "--config", str(cfg_file), "--out", str(run)]
+    if args.snapshots_from is None:
+        subprocess.run(train, check=True)
+    else:
+        if args.snapshots_from < 1:
+            sys.exit(f"--snapshots-from {args.snapshots_from}: give an epoch from 1 on")
+        train_with_snapshots(train, run, run.parent / f"{args.name}-snaps", args.snapshots_from)
     quality = run.parent / f"{args.name}.quality.json"
     subprocess.run([exe, "gan", "score", "--profile", "full", "--from", str(run), "--out", str(quality)], check=True)
     VARIANTS.mkdir(exist_ok=True)
