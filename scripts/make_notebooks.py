@@ -1276,6 +1276,57 @@ let bars: Vec<Bar> = q_gan.class_histogram.iter().enumerate()
     .map(|(d, &v)| Bar { label: d.to_string(), value: 100.0 * v, error: None }).collect();
 bar_chart("Unconditional GAN: share of samples per digit (classifier's reading)", "% of samples", &bars, Some((10.0, "uniform")))?"""),
     md("""
+## Why some digits come out more often than others
+
+The bar chart shows how often the unconditional GAN draws each digit. Nothing in its losses asks
+for every digit equally often: D judges one image at a time, so a "1" that looks real is as good
+to G as a "2" that looks real, however many ones G already draws. G is free to over-draw the digits
+that are easiest to make look real and to under-draw the hard ones.
+
+Three changes aimed at this were trained as full runs of this notebook's recipe, each adding one
+setting to it (`data/gan-variants/` keeps every run's config and scores; `scripts/gan_variant.py`
+trains one, and `latentlab gan train --config` takes the config):
+
+- **an average of G's weights** (`g_ema_decay`): sample from a moving average of G over its last
+  few thousand steps. If the mix only drifted from step to step, the average would sit in the
+  middle of the drift and even it out.
+- **minibatch standard deviation** (`arch.minibatch_std`): D's last layer also sees how much its
+  features vary across each group of four images it is shown. Four real digits are four
+  independent draws from the real mix; four fakes from a G that keeps making its favourite digits
+  vary less, so D can tell the groups apart, and G is pushed to spread its draws.
+- **packing** (`arch.pack`, PacGAN): D judges two images side by side in one input. Two real
+  digits are the same digit about one time in ten; a G that over-draws some digits makes such
+  pairs more often, and D can learn to notice.
+
+The heatmap below gives the share of each digit as the scorer reads it, under the row of real
+training digits. Look first at which rows are as even as the real digits' row. Then, in the
+table, check what the even mix cost: Fréchet distance, precision (do the digits still look
+real?) and recall (are all kinds of real digits still drawn?).
+"""),
+    code("""let variants = analysis::shipped_variants_dir();
+let fc_names = ["fc-base", "fc-ema", "fc-mbstd4", "fc-mbstd4-s1", "fc-pack2"];
+let fc_labels = ["homework recipe (shipped)", "average of G's weights", "minibatch std, groups of 4",
+    "minibatch std, groups of 4, seed 1", "packing, pairs"];
+let fc_runs = fc_names.iter().map(|n| analysis::load_variant(&variants, n)).collect::<Result<Vec<_>>>()?;
+let fc_rows: Vec<(&str, &analysis::GanQualityFile)> = fc_labels.into_iter().zip(fc_runs.iter()).collect();
+figures::variant_shares(&fc_rows, train::Scorer::Main)?"""),
+    code("""figures::variants_table(&fc_rows, "FC GAN variants, full profile, 10,000 samples each (full-profile scorers)")"""),
+    md("""
+The average of G's weights does not even out the mix: the under-drawn digits stay under-drawn,
+so the imbalance is not noise around a balanced G but a bias that G keeps. (The average does
+lower the Fréchet distance: it smooths away the speckles of a single step's G.) The group feature
+of minibatch standard deviation is the change that evens the mix out: with seed 5 every digit
+lands in the goal range, and with seed 1 no digit is under-drawn any more, though one ends a
+little over it. Packing
+slows the start (D has two images' worth of inputs to learn from the same number of batches)
+and, judged after the same number of epochs as the others, is behind on every column.
+
+The run with minibatch standard deviation ships as a checkpoint beside the homework's
+(`data/checkpoints/gan-gan-mbstd4`; `latentlab gan sample --from` it draws more). Its samples:
+"""),
+    code("""let even = train::load_gan(&runtime::checkpoints_dir().join("gan-gan-mbstd4"), runtime::device())?;
+figures::digit_grid(&even.sample(100, None, 0), 10, "FC GAN with minibatch standard deviation (shipped checkpoint)")?"""),
+    md("""
 ## Numbers beside the homework's
 
 The homework judged its GANs by eye. Lower Fréchet distance is better; the floor is the distance
@@ -1338,6 +1389,43 @@ exercise::check("Exercise 2", (sat_value - expected).abs() < 1e-4,
     "(-logit.softplus()).mean(Kind::Float), or (1 - sigmoid).log()");
 exercise::check_less("Exercise 2", "the saturating loss is flat where D rejects the fakes",
     ("its gradient", sat_grad), ("the non-saturating gradient", ns_grad), "compare the two gradients");
+}""")),
+    md("""
+**Exercise 3: the group feature.** Write the minibatch standard deviation that evened out the
+digit mix above. Given D's last features `h` (`[b, f]`) and a group size `g` that divides `b`:
+split the batch into groups of `g` consecutive rows, take the standard deviation of each feature
+within each group (dividing by `g`, not `g − 1`), average it over the features, and append that
+number to every row of its group as one more column, so that the result is `[b, f + 1]`. The
+check compares your function with the library's on random features, then feeds it a group of
+four identical rows: what does D see for a G that draws near-copies?
+"""),
+    exercise("""fn my_minibatch_std(h: &Tensor, g: i64) -> Tensor {
+    let _ = g;
+    h.shallow_clone() // your answer: [b, f + 1]
+}"""),
+    solution("""fn my_minibatch_std(h: &Tensor, g: i64) -> Tensor {
+    let (b, f) = (h.size()[0], h.size()[1]);
+    // Per group and feature: the standard deviation over the group's rows (biased, as the library).
+    let std = (h.view([b / g, g, f]).var_dim(1, false, false) + 1e-8).sqrt();
+    let per_group = std.mean_dim(&[1i64][..], false, Kind::Float); // [b / g]
+    let column = per_group.repeat_interleave_self_int(g, 0, None).view([b, 1]);
+    Tensor::cat(&[h.shallow_clone(), column], 1)
+}"""),
+    shared(code("""{
+tch::manual_seed(3);
+let h = Tensor::randn([8, 5], (Kind::Float, Device::Cpu));
+let mine = my_minibatch_std(&h, 4);
+let want = latentlab::models::gan::minibatch_std(&h, 4);
+let same = mine.size() == want.size() && mine.allclose(&want, 1e-5, 1e-6, false);
+exercise::check("Exercise 3", same,
+    &format!("your result has shape {:?}; the library's has {:?}", mine.size(), want.size()),
+    "h.view([b / g, g, f]).var_dim(1, false, false), sqrt, mean over features, repeat_interleave, cat");
+if same {
+    let copies = Tensor::cat(&[h.narrow(0, 0, 1).repeat([4, 1]), h.narrow(0, 4, 4)], 0);
+    let seen = my_minibatch_std(&copies, 4).select(1, 5);
+    println!("the group feature D sees: {:.3} for four copies, {:.3} for four random rows",
+        seen.double_value(&[0]), seen.double_value(&[4]));
+}
 }""")),
 ]
 

@@ -294,7 +294,14 @@ fn the_recorded_fc_gan_variants_show_which_lever_evens_the_digit_mix() {
     for s in Scorer::ALL {
         assert!(even(shares(&q, s)), "fc-mbstd4 {s:?}: {:?}", shares(&q, s));
     }
+    // From seed 1 no digit is under-drawn any more on either scorer and the most drawn digit
+    // is drawn less often than by the homework's recipe, though it ends 0.4 points over 12 %.
     let base = load_variant(&dir, "fc-base").unwrap();
+    let s1 = load_variant(&dir, "fc-mbstd4-s1").unwrap();
+    for s in Scorer::ALL {
+        let ((lo, hi), (_, base_hi)) = (shares(&s1, s), shares(&base, s));
+        assert!(lo >= 0.08 && hi < base_hi, "fc-mbstd4-s1 {s:?}: {lo} {hi}");
+    }
     let rows = [("homework", &base), ("minibatch std", &q)];
     let fig = latentlab::figures::variant_shares(&rows, Scorer::Heldout).unwrap();
     assert!(fig.width() > 0 && fig.height() > 0);
