@@ -1303,14 +1303,23 @@ training digits. Look first at which rows are as even as the real digits' row. T
 table, check what the even mix cost: Fréchet distance, precision (do the digits still look
 real?) and recall (are all kinds of real digits still drawn?).
 """),
-    code("""let variants = analysis::shipped_variants_dir();
-let fc_names = ["fc-base", "fc-ema", "fc-mbstd4", "fc-mbstd4-s1", "fc-pack2"];
-let fc_labels = ["homework recipe (shipped)", "average of G's weights", "minibatch std, groups of 4",
-    "minibatch std, groups of 4, seed 1", "packing, pairs"];
-let fc_runs = fc_names.iter().map(|n| analysis::load_variant(&variants, n)).collect::<Result<Vec<_>>>()?;
-let fc_rows: Vec<(&str, &analysis::GanQualityFile)> = fc_labels.into_iter().zip(fc_runs.iter()).collect();
-figures::variant_shares(&fc_rows, train::Scorer::Main)?"""),
-    code("""figures::variants_table(&fc_rows, "FC GAN variants, full profile, 10,000 samples each (full-profile scorers)")"""),
+    code("""let fc_variants: Vec<(String, analysis::GanQualityFile)> = [
+    ("fc-base", "homework recipe (shipped)"),
+    ("fc-ema", "average of G's weights"),
+    ("fc-mbstd4", "minibatch std, groups of 4"),
+    ("fc-mbstd4-s1", "minibatch std, groups of 4, seed 1"),
+    ("fc-pack2", "packing, pairs"),
+].into_iter().map(|(name, label)| -> Result<(String, analysis::GanQualityFile)> {
+    Ok((label.to_string(), analysis::load_variant(&analysis::shipped_variants_dir(), name)?))
+}).collect::<Result<_>>()?;
+{ // a block: evcxr keeps no borrowed values from one cell to the next
+let rows: Vec<(&str, &analysis::GanQualityFile)> = fc_variants.iter().map(|(l, q)| (l.as_str(), q)).collect();
+figures::variant_shares(&rows, train::Scorer::Main)?
+}"""),
+    code("""{ // a block, as above
+let rows: Vec<(&str, &analysis::GanQualityFile)> = fc_variants.iter().map(|(l, q)| (l.as_str(), q)).collect();
+figures::variants_table(&rows, "FC GAN variants, full profile, 10,000 samples each (full-profile scorers)")
+}"""),
     md("""
 The average of G's weights does not even out the mix: the under-drawn digits stay under-drawn,
 so the imbalance is not noise around a balanced G but a bias that G keeps. (The average does
