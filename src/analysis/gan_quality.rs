@@ -92,6 +92,15 @@ pub fn real_floor(
     Reference::new(clf, test, n)?.floor(train)
 }
 
+/// The share of each digit 0–9 among `predicted` (the scorer's reading of the samples).
+pub fn class_shares(predicted: &[i64]) -> Vec<f64> {
+    let mut hist = vec![0.0; 10];
+    for &p in predicted {
+        hist[p as usize] += 1.0 / predicted.len().max(1) as f64;
+    }
+    hist
+}
+
 /// Draws `n` samples: `n / 10` of each digit for conditional GANs (with the requested digits),
 /// free draws otherwise (no digits).
 pub fn draw_samples(
@@ -184,10 +193,7 @@ impl<'a> Reference<'a> {
             classes.map_or(0, <[i64]>::len),
             predicted.len()
         );
-        let mut hist = vec![0.0; 10];
-        for &p in &predicted {
-            hist[p as usize] += 1.0 / predicted.len().max(1) as f64;
-        }
+        let hist = class_shares(&predicted);
         let groups = classes.unwrap_or(&predicted);
         let feats = self.clf.features(images);
         let PrecisionRecall { precision, recall } = self.manifold.precision_recall(&feats)?;

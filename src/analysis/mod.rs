@@ -10,7 +10,7 @@ pub mod strokes;
 pub mod tsne;
 
 pub use gan_quality::{
-    draw_samples, frechet_floor, gan_quality, load_sweep, load_variant, real_floor,
+    class_shares, draw_samples, frechet_floor, gan_quality, load_sweep, load_variant, real_floor,
     score_generators, score_images, shipped_sweep_path, shipped_variants_dir, GanQuality,
     GanQualityEntry, GanQualityFile, Reference, SweepEval, SweepVariant, PR_NEIGHBOURS,
 };
