@@ -295,19 +295,44 @@ pub fn cuda_report() -> Vec<String> {
     lines
 }
 
-/// The repository's `data/` folder: `LATENTLAB_DATA` if set, else the one beside `Cargo.toml`.
+/// The checkout this process works in: the nearest folder at or above the current directory
+/// whose `Cargo.toml` is the `latentlab` package's, else the one this crate was compiled from.
+///
+/// Found at run time, not baked in: cargo reuses build artifacts across checkouts that share a
+/// `CARGO_TARGET_DIR`, so a compile-time path can point at another clone's files.
+pub fn repo_root() -> std::path::PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|dir| find_repo_root(&dir))
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// The nearest folder at or above `start` whose `Cargo.toml` declares `name = "latentlab"`.
+pub fn find_repo_root(start: &std::path::Path) -> Option<std::path::PathBuf> {
+    start.ancestors().find_map(|dir| {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+        let names_us = manifest
+            .lines()
+            .map(str::trim)
+            .take_while(|l| !l.starts_with('[') || *l == "[package]")
+            .any(|l| l.replace(' ', "") == "name=\"latentlab\"");
+        names_us.then(|| dir.to_path_buf())
+    })
+}
+
+/// The repository's `data/` folder: `LATENTLAB_DATA` if set, else the one in [`repo_root`].
 pub fn data_root() -> std::path::PathBuf {
     match std::env::var_os("LATENTLAB_DATA") {
         Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
-        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data"),
+        _ => repo_root().join("data"),
     }
 }
 
-/// Where run folders go: `LATENTLAB_RUNS` if set, else `runs/` beside `Cargo.toml` (git-ignored).
+/// Where run folders go: `LATENTLAB_RUNS` if set, else `runs/` in [`repo_root`] (git-ignored).
 pub fn runs_dir() -> std::path::PathBuf {
     match std::env::var_os("LATENTLAB_RUNS") {
         Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
-        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("runs"),
+        _ => repo_root().join("runs"),
     }
 }
 
@@ -388,4 +413,33 @@ pub fn notebook_settings(profile: Profile, retrain: bool) -> anyhow::Result<Prof
     println!("profile: {profile}{p_note} | retrain: {retrain}{r_note} | {what}");
     println!("{}", describe(select_device(DeviceChoice::from_env()?)?));
     Ok(profile)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_repo_root_is_the_nearest_folder_whose_manifest_is_latentlab() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("clone");
+        let deep = repo.join("notebooks").join("solutions");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(
+            repo.join("Cargo.toml"),
+            "[package]\nname = \"latentlab\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        // Another crate's manifest on the way up does not count, nor a `[lib]` of that name.
+        std::fs::write(
+            deep.join("Cargo.toml"),
+            "[package]\nname = \"other\"\n\n[lib]\nname = \"latentlab\"\n",
+        )
+        .unwrap();
+        assert_eq!(find_repo_root(&deep), Some(repo.clone()));
+        assert_eq!(find_repo_root(&repo), Some(repo));
+        assert_eq!(find_repo_root(tmp.path()), None);
+        // cargo test runs in this checkout's root, which holds the data.
+        assert!(repo_root().join("data").join("checkpoints").is_dir());
+    }
 }

@@ -5,7 +5,7 @@ use latentlab::data::{DataSource, Dataset, DatasetKind, Split};
 
 /// The first `n` images of an embedded split.
 pub fn small(kind: DatasetKind, split: Split, n: usize) -> Dataset {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let root = latentlab::runtime::repo_root().join("data");
     Dataset::load_from(&root, kind, split, DataSource::Embedded)
         .expect("embedded data")
         .take(n)

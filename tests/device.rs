@@ -71,7 +71,7 @@ fn cuda_without_a_gpu_fails_with_the_reason() {
             "data/checkpoints/gan-gan",
         ])
         .args(["--out", "/nonexistent-dir/never-written.idx"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(latentlab::runtime::repo_root())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -726,3 +726,63 @@ fn bad_lever_settings_are_refused_with_the_field_named() {
         .to_string();
     assert!(err.contains("bce") && err.contains("hinge"), "{err}");
 }
+
+#[test]
+fn standing_stats_give_the_weight_average_its_own_batch_norm_statistics() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::small(DatasetKind::Mnist, Split::Train, 256);
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.epochs = 2;
+    cfg.g_ema_decay = Some(0.9);
+    let plain = train_gan(&cfg, &data, None, &mut Progress::Silent).unwrap();
+    cfg.g_standing_stats = true;
+    let run = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    let stats = |r: &GanRun, store: &str| -> Vec<Tensor> {
+        let vs = match store {
+            "g" => &r.g_vs,
+            _ => &r.g_ema.as_ref().unwrap().0,
+        };
+        let vars = vs.variables();
+        ["bn0.running_mean", "bn0.running_var", "bn1.running_var"]
+            .iter()
+            .map(|k| vars[*k].detach().copy())
+            .collect()
+    };
+    let same = |a: &[Tensor], b: &[Tensor]| a.iter().zip(b).all(|(x, y)| x.equal(y));
+    // Training itself is untouched: G's weights are those of the run without it.
+    // (Both stores are built in the same order, so their trainable variables pair up.)
+    let (w, w_plain) = (
+        run.g_vs.trainable_variables(),
+        plain.g_vs.trainable_variables(),
+    );
+    assert!(!w.is_empty() && w.len() == w_plain.len());
+    assert!(w.iter().zip(&w_plain).all(|(a, b)| a.equal(b)));
+    // Without the flag the average carries G's running statistics; with it, its own.
+    assert!(same(&stats(&plain, "ema"), &stats(&plain, "g")));
+    assert!(!same(&stats(&run, "ema"), &stats(&run, "g")));
+    assert_ne!(run.sample(8, None, 3), plain.sample(8, None, 3));
+    // They are what `set_standing_stats` computes from the run's seed, and a load gets the same.
+    let before = stats(&run, "ema");
+    run.set_standing_stats(
+        latentlab::train::gan::STANDING_BATCHES,
+        cfg.seed.wrapping_add(latentlab::train::gan::STANDING_SEED),
+    );
+    assert!(same(&stats(&run, "ema"), &before));
+    let loaded = load_gan(dir.path(), Device::Cpu).unwrap();
+    assert!(same(&stats(&loaded, "ema"), &before));
+    assert_eq!(loaded.sample(8, None, 3), run.sample(8, None, 3));
+    // Off by default and not written then; the fully connected generators have no batch norm.
+    let shipped = serde_json::to_value(GanConfig::new(GanKind::ConvAcGan, Profile::Full)).unwrap();
+    assert!(shipped.get("g_standing_stats").is_none());
+    for kind in [GanKind::Gan, GanKind::AcGan] {
+        let mut cfg = GanConfig::new(kind, Profile::Quick);
+        cfg.g_standing_stats = true;
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("g_standing_stats") && err.contains("conv-acgan"),
+            "{err}"
+        );
+    }
+}

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    latentlab::runtime::repo_root()
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -453,6 +453,66 @@ impl Generator {
             }
         }
     }
+
+    /// Sets the batch norms' running statistics to "standing statistics" (Brock et al., 2019):
+    /// the plain average, over `batches` of noise and labels, of the mean and variance each batch
+    /// has in train mode, so that eval-mode samples are normalised as this generator's own
+    /// training-mode batches are. Without it the statistics are a momentum-0.1 average over the
+    /// last training steps, taken while the weights still moved (or, for a weight average, taken
+    /// from the other generator). Nothing to do for the fully connected generators.
+    pub fn set_standing_stats(&self, batches: &[(Tensor, Tensor)]) {
+        let Generator::Conv {
+            fc,
+            bn0,
+            up1,
+            bn1,
+            c,
+            ..
+        } = self
+        else {
+            return;
+        };
+        if batches.is_empty() {
+            return;
+        }
+        tch::no_grad(|| {
+            let (mut m0, mut v0, mut m1, mut v1) = (None, None, None, None);
+            let add = |acc: &mut Option<Tensor>, t: Tensor| {
+                *acc = Some(match acc.take() {
+                    Some(a) => a + t,
+                    None => t,
+                });
+            };
+            let stats = |x: &Tensor| {
+                let (v, m) = x.var_mean_correction(&[0i64, 2, 3][..], 1, false);
+                (m, v)
+            };
+            for (z, labels) in batches {
+                let x0 = Tensor::cat(&[z.shallow_clone(), one_hot(labels)], 1)
+                    .apply(fc)
+                    .view([-1, 2 * c, 7, 7]);
+                let (m, v) = stats(&x0);
+                // Train mode normalises by the batch's own statistics (its update of the
+                // running statistics is overwritten below).
+                let h = x0.apply_t(bn0, true).relu().apply(up1);
+                add(&mut m0, m);
+                add(&mut v0, v);
+                let (m, v) = stats(&h);
+                add(&mut m1, m);
+                add(&mut v1, v);
+            }
+            let n = batches.len() as f64;
+            for (bn, m, v) in [(bn0, m0, v0), (bn1, m1, v1)] {
+                let (Some(m), Some(v)) = (m, v) else {
+                    continue;
+                };
+                let mut mean = bn.running_mean.shallow_clone();
+                let mut var = bn.running_var.shallow_clone();
+                mean.copy_(&(m / n));
+                var.copy_(&(v / n));
+            }
+        });
+    }
 }
 
 /// Image → real/fake logit `[b]` (`[⌈b / pack⌉]` with `GanArch::pack`) and, for AC-GANs, class
@@ -719,6 +779,39 @@ mod tests {
         for got in Vec::<f32>::try_from(out.select(1, 2)).unwrap() {
             assert!((got as f64 - want).abs() < 1e-5, "{got} vs {want}");
         }
+    }
+
+    #[test]
+    fn standing_stats_make_eval_mode_normalise_as_train_mode_did_on_those_batches() {
+        let gvs = nn::VarStore::new(Device::Cpu);
+        let g = Generator::new(&gvs.root(), &GanArch::new(GanKind::ConvAcGan));
+        let z = Tensor::randn([64, 100], (Kind::Float, Device::Cpu));
+        let y = Tensor::arange(64, (Kind::Int64, Device::Cpu)).remainder(10);
+        let gap = |g: &Generator| {
+            tch::no_grad(|| {
+                let eval = g.forward_t(&z, &y, false);
+                let train = g.forward_t(&z, &y, true);
+                (eval - train).abs().max().double_value(&[])
+            })
+        };
+        // Fresh statistics (mean 0, variance 1) are not this batch's.
+        assert!(gap(&g) > 1e-2, "{}", gap(&g));
+        // Two halves of the batch: their average is close to the whole batch's statistics.
+        let halves = [
+            (z.narrow(0, 0, 32), y.narrow(0, 0, 32)),
+            (z.narrow(0, 32, 32), y.narrow(0, 32, 32)),
+        ];
+        g.set_standing_stats(&halves);
+        assert!(gap(&g) < 0.05, "{}", gap(&g));
+        // One batch: eval mode then reproduces train mode on it (up to N/(N-1) in the variance).
+        g.set_standing_stats(&[(z.shallow_clone(), y.shallow_clone())]);
+        assert!(gap(&g) < 1e-3, "{}", gap(&g));
+        // Nothing to set in the fully connected generator, and no batches change nothing.
+        let dense = Generator::new(&(gvs.root() / "fc"), &GanArch::new(GanKind::Gan));
+        dense.set_standing_stats(&halves);
+        let before = gap(&g);
+        g.set_standing_stats(&[]);
+        assert_eq!(gap(&g), before);
     }
 
     #[test]
