@@ -80,13 +80,6 @@ pub struct GanConfig {
     /// which smooths out the last steps' oscillation. None (the default): sample from G itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub g_ema_decay: Option<f64>,
-    /// Give the generator that samples are drawn from (the weight average, with `g_ema_decay`)
-    /// standing batch-norm statistics ([`GanRun::set_standing_stats`]) after every epoch and
-    /// when a run is loaded, instead of the running statistics of training, which a weight
-    /// average copies from G itself. For generators with batch norm (conv-acgan). False (the
-    /// default): the running statistics.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub g_standing_stats: bool,
     /// Testing aid: make the discriminator loss NaN at this global step to exercise the guard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inject_nan_at_step: Option<usize>,
@@ -102,10 +95,6 @@ fn is_one(x: &f64) -> bool {
 
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 /// The real/fake loss of a GAN.
@@ -212,7 +201,6 @@ impl GanConfig {
             train_limit: None,
             max_steps_per_epoch: None,
             g_ema_decay: None,
-            g_standing_stats: false,
             inject_nan_at_step: None,
         }
     }
@@ -255,11 +243,6 @@ impl GanConfig {
             self.r1_gamma.is_finite() && self.r1_gamma >= 0.0,
             "r1_gamma must be a finite number >= 0 (0: no R1 penalty; 0.1 to 10 are usual), got {}",
             self.r1_gamma
-        );
-        anyhow::ensure!(
-            !self.g_standing_stats || self.arch.kind == GanKind::ConvAcGan,
-            "g_standing_stats needs a generator with batch norm: use it with conv-acgan, not {}",
-            self.arch.kind.name()
         );
         for s in &self.d_schedule {
             anyhow::ensure!(
@@ -364,17 +347,6 @@ impl GanRun {
         });
     }
 
-    /// With `g_standing_stats`: [`GanRun::set_standing_stats`] from [`STANDING_BATCHES`]
-    /// batches drawn from the run's seed (the same weights always get the same statistics).
-    fn refresh_standing_stats(&self) {
-        if self.config.g_standing_stats {
-            self.set_standing_stats(
-                STANDING_BATCHES,
-                self.config.seed.wrapping_add(STANDING_SEED),
-            );
-        }
-    }
-
     /// Gives the sampling generator standing batch-norm statistics
     /// ([`Generator::set_standing_stats`]) from `batches` batches of `batch_size` random digits,
     /// drawn from `seed` (the global RNG is not touched).
@@ -439,14 +411,6 @@ impl GanRun {
     }
 }
 
-/// Batches averaged for standing statistics (`GanConfig::g_standing_stats`): 50 of 128 digits,
-/// about a second of generator passes on a CPU.
-pub const STANDING_BATCHES: usize = 50;
-
-/// Added to the run's seed for the standing statistics' noise, away from the seeds of training
-/// and of the figures.
-pub const STANDING_SEED: u64 = 0x5747_4e44;
-
 /// Noise `[n, dim]` and labels `[n]` drawn from `seed` (independent of the global RNG).
 pub fn seeded_noise(
     n: usize,
@@ -495,7 +459,6 @@ pub fn load_gan(path: &Path, device: Device) -> anyhow::Result<GanRun> {
     if h.exists() {
         run.history = fsutil::read_json(&h)?;
     }
-    run.refresh_standing_stats();
     Ok(run)
 }
 
@@ -662,7 +625,6 @@ where
         let at = (epoch, &mut global_step);
         let rec = gan_epoch(&mut run, opts, &data, at, &mut gan_steps, progress)?;
         run.history.epochs.push(rec);
-        run.refresh_standing_stats();
         let due = (epoch + 1) % config.checkpoint_every == 0 || epoch + 1 == config.epochs;
         if let Some(dir) = out.filter(|_| due) {
             run.save(dir)?;
