@@ -476,40 +476,26 @@ impl Generator {
             return;
         }
         tch::no_grad(|| {
-            let (mut m0, mut v0, mut m1, mut v1) = (None, None, None, None);
-            let add = |acc: &mut Option<Tensor>, t: Tensor| {
-                *acc = Some(match acc.take() {
-                    Some(a) => a + t,
-                    None => t,
-                });
-            };
+            // Per batch: (mean, unbiased variance) of each batch norm's input, by channel.
             let stats = |x: &Tensor| {
                 let (v, m) = x.var_mean_correction(&[0i64, 2, 3][..], 1, false);
                 (m, v)
             };
+            let (mut s0, mut s1) = (Vec::new(), Vec::new());
             for (z, labels) in batches {
                 let x0 = Tensor::cat(&[z.shallow_clone(), one_hot(labels)], 1)
                     .apply(fc)
                     .view([-1, 2 * c, 7, 7]);
-                let (m, v) = stats(&x0);
+                s0.push(stats(&x0));
                 // Train mode normalises by the batch's own statistics (its update of the
                 // running statistics is overwritten below).
-                let h = x0.apply_t(bn0, true).relu().apply(up1);
-                add(&mut m0, m);
-                add(&mut v0, v);
-                let (m, v) = stats(&h);
-                add(&mut m1, m);
-                add(&mut v1, v);
+                s1.push(stats(&x0.apply_t(bn0, true).relu().apply(up1)));
             }
-            let n = batches.len() as f64;
-            for (bn, m, v) in [(bn0, m0, v0), (bn1, m1, v1)] {
-                let (Some(m), Some(v)) = (m, v) else {
-                    continue;
-                };
-                let mut mean = bn.running_mean.shallow_clone();
-                let mut var = bn.running_var.shallow_clone();
-                mean.copy_(&(m / n));
-                var.copy_(&(v / n));
+            for (bn, s) in [(bn0, s0), (bn1, s1)] {
+                let (m, v): (Vec<Tensor>, Vec<Tensor>) = s.into_iter().unzip();
+                let average = |t: &[Tensor]| Tensor::stack(t, 0).mean_dim(0, false, None);
+                bn.running_mean.shallow_clone().copy_(&average(&m));
+                bn.running_var.shallow_clone().copy_(&average(&v));
             }
         });
     }
