@@ -726,3 +726,46 @@ fn bad_lever_settings_are_refused_with_the_field_named() {
         .to_string();
     assert!(err.contains("bce") && err.contains("hinge"), "{err}");
 }
+
+#[test]
+fn the_learning_rate_decays_linearly_over_the_last_epochs_only() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.epochs = 3;
+    cfg.lr_decay_epochs = 2;
+    let f: Vec<f64> = (0..3).map(|e| cfg.lr_factor(e)).collect();
+    assert_eq!(f, [1.0, 2.0 / 3.0, 1.0 / 3.0]);
+    cfg.lr_decay_epochs = 3;
+    assert_eq!(cfg.lr_factor(0), 0.75);
+    // Trained: the first epoch is the undecayed recipe's step for step, the second is not, and
+    // the history records each epoch's rate.
+    let data = common::small(DatasetKind::Mnist, Split::Train, 256);
+    let mut plain = tiny(GanKind::ConvAcGan);
+    plain.epochs = 2;
+    let decayed = GanConfig {
+        lr_decay_epochs: 1,
+        ..plain.clone()
+    };
+    let a = train_gan(&plain, &data, None, &mut Progress::Silent).unwrap();
+    let b = train_gan(&decayed, &data, None, &mut Progress::Silent).unwrap();
+    let (ea, eb) = (&a.history.epochs, &b.history.epochs);
+    assert_eq!(ea[0].train_loss, eb[0].train_loss);
+    assert_ne!(ea[1].train_loss, eb[1].train_loss);
+    let lr = plain.g_optimizer.lr;
+    assert_eq!((eb[0].lr, eb[1].lr), (lr, lr / 2.0));
+    assert_eq!(ea[1].lr, lr);
+    // More decay epochs than epochs is refused with the field named; a config written before
+    // the field existed reads as no decay.
+    let mut bad = plain.clone();
+    bad.lr_decay_epochs = 3;
+    let err = bad.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("lr_decay_epochs (3)") && err.contains("epochs (2)"),
+        "{err}"
+    );
+    let json = serde_json::to_value(&plain).unwrap();
+    assert!(json.get("lr_decay_epochs").is_none());
+    let old: GanConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(old.lr_decay_epochs, 0);
+}

@@ -25,6 +25,7 @@ fn tiny_search() -> SearchConfig {
 #[test]
 fn every_fold_starts_from_fresh_weights() {
     common::single_thread();
+    let _rng = common::rng_lock();
     let c = tiny_search();
     let cand = &c.candidates().unwrap()[0];
     let sums: Vec<f64> = (0..3)
@@ -42,6 +43,7 @@ fn every_fold_starts_from_fresh_weights() {
 #[test]
 fn results_are_sorted_and_saved_and_a_changed_config_is_refused() {
     common::single_thread();
+    let _rng = common::rng_lock();
     let dir = tempfile::tempdir().unwrap();
     let c = tiny_search();
     let (train, _) = c.base.load_data().unwrap();

@@ -63,6 +63,12 @@ pub struct GanConfig {
     /// through D on every D step.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub r1_gamma: f64,
+    /// Over this many last epochs, both learning rates fall linearly toward zero: in the n-th
+    /// of them (1-based) each optimizer runs at `(N + 1 − n) / (N + 1)` of its rate, so the
+    /// last epoch runs at `1 / (N + 1)`. The epochs before are those of the same recipe without
+    /// decay, step for step. 0 (the default): constant rates.
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    pub lr_decay_epochs: usize,
     /// Seed for weights, noise and batch order.
     pub seed: u64,
     /// Checkpoint every N epochs (and at the end).
@@ -95,6 +101,10 @@ fn is_one(x: &f64) -> bool {
 
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
+}
+
+fn is_zero_usize(x: &usize) -> bool {
+    *x == 0
 }
 
 /// The real/fake loss of a GAN.
@@ -195,6 +205,7 @@ impl GanConfig {
             g_class_weight: 1.0,
             loss: AdvLoss::Bce,
             r1_gamma: if kind == GanKind::ConvAcGan { 0.1 } else { 0.0 },
+            lr_decay_epochs: 0,
             seed: 5,
             checkpoint_every: 1,
             log_every: 10,
@@ -244,6 +255,12 @@ impl GanConfig {
             "r1_gamma must be a finite number >= 0 (0: no R1 penalty; 0.1 to 10 are usual), got {}",
             self.r1_gamma
         );
+        anyhow::ensure!(
+            self.lr_decay_epochs <= self.epochs,
+            "lr_decay_epochs ({}) cannot exceed epochs ({}): the decay runs over the last epochs",
+            self.lr_decay_epochs,
+            self.epochs
+        );
         for s in &self.d_schedule {
             anyhow::ensure!(
                 s.d_steps >= 1 && s.epoch >= 1,
@@ -251,6 +268,18 @@ impl GanConfig {
             );
         }
         Ok(())
+    }
+
+    /// The fraction of both base learning rates used in `epoch` (0-based): 1, then the linear
+    /// decay of the last `lr_decay_epochs` epochs.
+    pub fn lr_factor(&self, epoch: usize) -> f64 {
+        let n = self.lr_decay_epochs;
+        let start = self.epochs.saturating_sub(n);
+        if epoch < start {
+            1.0
+        } else {
+            self.epochs.saturating_sub(epoch) as f64 / (n + 1) as f64
+        }
     }
 
     /// Discriminator steps per generator step in `epoch` (1-based).
@@ -772,6 +801,9 @@ where
     let config = run.config.clone();
     let t0 = Instant::now();
     let k = config.d_steps_at(epoch + 1);
+    let lr = config.lr_factor(epoch);
+    g_opt.set_lr(config.g_optimizer.lr * lr);
+    d_opt.set_lr(config.d_optimizer.lr * lr);
     // Seeded per epoch so that a resumed run draws the same noise as an uninterrupted one
     // (this formula, not `resume::seed_epoch`, so that the shipped GANs stay reproducible).
     tch::manual_seed((config.seed + 7919 * (epoch as u64 + 1)) as i64);
@@ -835,7 +867,8 @@ where
         });
     }
     progress.finish();
-    let rec = sums.record(epoch, k, config.g_optimizer.lr, t0.elapsed().as_secs_f64())?;
+    let g_lr = config.g_optimizer.lr * lr;
+    let rec = sums.record(epoch, k, g_lr, t0.elapsed().as_secs_f64())?;
     progress.line(&format!(
         "[{name}] epoch {:>3}/{}  D loss {:.3}  G loss {:.3}  D(real) {:.2}  D(fake) {:.2}  k={k}  {:.1}s",
         epoch + 1,
