@@ -1586,6 +1586,29 @@ let rows: Vec<(&str, &analysis::GanQualityFile)> = ["R1, 6 epochs", "R1, 20 epoc
 figures::variants_table(&rows, "One run with R1 (seed 5), scored as it trains (full-profile scorers)")
 }"""),
     md("""
+### Should the step size shrink at the end?
+
+Many recipes lower the learning rate over their last epochs, so that the weights settle instead of
+jittering around a minimum. A GAN has no minimum to settle into: G and D chase each other, and a
+smaller step slows the chase. The field `lr_decay_epochs` of `GanConfig` tries it anyway: over the
+last N epochs both learning rates fall linearly toward zero, and the epochs before are the
+undecayed recipe's, step for step. So one run can be split in two after epoch 10: its saved state
+copied, one copy finished with the decay over epochs 11 to 20, the other without. The table scores
+both copies at the end. Compare the two rows, and then compare their gap with the gap between the two
+seeds in the R1 table above: ten epochs after the split, the copies have drifted as far apart as
+two seeds would, so one pair is a hint, not a proof. Does it at least hint that the generator is
+done learning by epoch 20?
+"""),
+    code("""{ // a block, as above
+let variants = analysis::shipped_variants_dir();
+let v = |name: &str| analysis::load_variant(&variants, name);
+let (kept, decayed) = (v("e20-r01-rerun")?, v("e20-r01-decay10")?);
+figures::variants_table(&[
+    ("R1, 20 epochs, split at epoch 10: constant rates", &kept),
+    ("R1, 20 epochs, split at epoch 10: rates decayed over epochs 11-20", &decayed),
+], "One run split in two after epoch 10 (full-profile scorers)")
+}"""),
+    md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
 digits only, R1 at γ = 0.1, and the number of epochs from the table above: the model at the top of
 this notebook.
