@@ -1597,16 +1597,19 @@ copied, one copy finished with the decay over epochs 11 to 20, the other without
 both copies at the end. Compare the two rows, and then compare their gap with the gap between the two
 seeds in the R1 table above: ten epochs after the split, the copies have drifted as far apart as
 two seeds would, so one pair is a hint, not a proof. Does it at least hint that the generator is
-done learning by epoch 20?
+done learning by epoch 20? The third row goes the other way: the same recipe trained from scratch
+with both learning rates doubled. If it scores better than the constant-rate row, the two
+hints agree: at this length the generator is short of steps, not of settling.
 """),
     code("""{ // a block, as above
 let variants = analysis::shipped_variants_dir();
 let v = |name: &str| analysis::load_variant(&variants, name);
-let (kept, decayed) = (v("e20-r01-rerun")?, v("e20-r01-decay10")?);
+let (kept, decayed, doubled) = (v("e20-r01-rerun")?, v("e20-r01-decay10")?, v("e20-r01-lr4")?);
 figures::variants_table(&[
     ("R1, 20 epochs, split at epoch 10: constant rates", &kept),
     ("R1, 20 epochs, split at epoch 10: rates decayed over epochs 11-20", &decayed),
-], "One run split in two after epoch 10 (full-profile scorers)")
+    ("R1, 20 epochs, both rates doubled from the start", &doubled),
+], "Step sizes: one run split in two after epoch 10, and a run with doubled rates (full-profile scorers)")
 }"""),
     md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
