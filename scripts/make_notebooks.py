@@ -1593,13 +1593,18 @@ jittering around a minimum. A GAN has no minimum to settle into: G and D chase e
 smaller step slows the chase. The field `lr_decay_epochs` of `GanConfig` tries it anyway: over the
 last N epochs both learning rates fall linearly toward zero, and the epochs before are the
 undecayed recipe's, step for step. So one run can be split in two after epoch 10: its saved state
-copied, one copy finished with the decay over epochs 11 to 20, the other without. The table scores
-both copies at the end. Compare the two rows, and then compare their gap with the gap between the two
-seeds in the R1 table above: ten epochs after the split, the copies have drifted as far apart as
-two seeds would, so one pair is a hint, not a proof. Does it at least hint that the generator is
-done learning by epoch 20? The third row goes the other way: the same recipe trained from scratch
-with both learning rates doubled. If it scores better than the constant-rate row, the two
-hints agree: at this length the generator is short of steps, not of settling.
+copied, one copy finished with the decay over epochs 11 to 20, the other without. The first two
+rows score both copies at the end. Compare them, and then compare their gap with the gap between
+the two seeds in the R1 table with two seeds: ten epochs after the split, the copies have drifted
+as far apart as two seeds would, so one pair is a hint, not a proof. Does it at least hint that
+the generator is done learning by epoch 20? The third row goes the other way: the same recipe
+trained from scratch with both learning rates doubled. If it scores better than the constant-rate
+row, the two hints agree: at this length the generator is short of steps, not of settling.
+
+These three runs trained on another kind of CPU than the R1 table's. There libtorch picks other
+kernels, which round differently from the first epoch on, and a GAN amplifies that as it would a
+new seed: the constant-rate row is the R1 recipe again, and it does not match the R1 row weight for
+weight, only within the noise of a seed. Compare these rows with each other.
 """),
     code("""{ // a block, as above
 let variants = analysis::shipped_variants_dir();
@@ -1613,8 +1618,8 @@ figures::variants_table(&[
 }"""),
     md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
-digits only, R1 at γ = 0.1, and the number of epochs from the table above: the model at the top of
-this notebook.
+digits only, R1 at γ = 0.1, constant learning rates, and the number of epochs from the table of
+the run scored as it trains: the model at the top of this notebook.
 """),
     md("""
 ## The comparison, measured

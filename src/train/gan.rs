@@ -270,12 +270,12 @@ impl GanConfig {
         Ok(())
     }
 
-    /// The fraction of both base learning rates used in `epoch` (0-based): 1, then the linear
-    /// decay of the last `lr_decay_epochs` epochs.
+    /// The fraction of both base learning rates used in `epoch` (0-based, below `epochs`): 1,
+    /// then the linear decay of the last `lr_decay_epochs` epochs.
     pub fn lr_factor(&self, epoch: usize) -> f64 {
         let n = self.lr_decay_epochs;
         let start = self.epochs.saturating_sub(n);
-        if epoch < start {
+        if n == 0 || epoch < start {
             1.0
         } else {
             self.epochs.saturating_sub(epoch) as f64 / (n + 1) as f64
