@@ -119,24 +119,14 @@ fn knn_radii(x: &Tensor, k: usize) -> Tensor {
 mod tests {
     use super::*;
 
-    /// `n` points of a standard normal in 8-d, moved by `shift`. Drawn from a generator of the
-    /// test's own (splitmix64 and Box–Muller), not libtorch's global one, which the other unit
-    /// tests of this binary reseed and draw from on parallel threads.
+    /// `n` points of a standard normal in 8-d, moved by `shift`. Drawn with ChaCha8 (as the
+    /// batch order is), not libtorch's global generator, which the other unit tests of this
+    /// binary reseed and draw from on parallel threads.
     fn cloud(n: i64, shift: f64, seed: u64) -> Tensor {
-        let mut state = seed;
-        let mut uniform = || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        };
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let values: Vec<f64> = (0..n * 8)
-            .map(|_| {
-                let (u, v) = (uniform(), uniform());
-                (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-            })
+            .map(|_| rng.sample(rand_distr::StandardNormal))
             .collect();
         Tensor::from_slice(&values).view([n, 8]) + shift
     }
