@@ -1590,7 +1590,7 @@ figures::variants_table(&rows, "One run with R1 (seed 5), scored as it trains (f
 
 Many recipes lower the learning rate over their last epochs, so that the weights settle instead of
 jittering around a minimum. A GAN has no minimum to settle into: G and D chase each other, and a
-smaller step slows the chase. The field `lr_decay_epochs` of `GanConfig` tries it anyway: over the
+smaller step slows the chase. `GanConfig`'s `lr_schedule: LinearTail { epochs: N }` tries it anyway: over the
 last N epochs both learning rates fall linearly toward zero, and the epochs before are the
 undecayed recipe's, step for step. So one run can be split in two after epoch 10: its saved state
 copied, one copy finished with the decay over epochs 11 to 20, the other without. The first two

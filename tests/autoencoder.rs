@@ -135,6 +135,17 @@ fn bad_configs_and_paths_get_clear_errors() {
         .unwrap_err()
         .to_string()
         .contains("batch_size"));
+    let mut cfg = tiny_config();
+    cfg.schedule = LrSchedule::Cosine { min_factor: -0.5 };
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("schedule") && err.contains("min_factor"),
+        "{err}"
+    );
+    cfg.schedule = LrSchedule::LinearTail {
+        epochs: cfg.epochs + 1,
+    };
+    assert!(cfg.validate().is_err());
     let err = load_autoencoder(std::path::Path::new("/nonexistent/run"), Device::Cpu)
         .unwrap_err()
         .to_string();

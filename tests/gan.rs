@@ -728,23 +728,22 @@ fn bad_lever_settings_are_refused_with_the_field_named() {
 }
 
 #[test]
-fn the_learning_rate_decays_linearly_over_the_last_epochs_only() {
+fn the_learning_rate_falls_linearly_over_the_last_epochs_only() {
     common::single_thread();
     let _rng = common::rng_lock();
     let mut cfg = tiny(GanKind::ConvAcGan);
     cfg.epochs = 3;
-    cfg.lr_decay_epochs = 2;
+    cfg.lr_schedule = LrSchedule::LinearTail { epochs: 2 };
     let f: Vec<f64> = (0..3).map(|e| cfg.lr_factor(e)).collect();
     assert_eq!(f, [1.0, 2.0 / 3.0, 1.0 / 3.0]);
-    cfg.lr_decay_epochs = 3;
-    assert_eq!(cfg.lr_factor(0), 0.75);
-    // Trained: the first epoch is the undecayed recipe's step for step, the second is not, and
-    // the history records each epoch's rate.
+    // Trained: the first epoch is the constant-rate recipe's step for step, the second is not,
+    // and the history records each epoch's rate for G and for D.
     let data = common::small(DatasetKind::Mnist, Split::Train, 256);
     let mut plain = tiny(GanKind::ConvAcGan);
     plain.epochs = 2;
+    plain.d_optimizer.lr = 2.0 * plain.g_optimizer.lr;
     let decayed = GanConfig {
-        lr_decay_epochs: 1,
+        lr_schedule: LrSchedule::LinearTail { epochs: 1 },
         ..plain.clone()
     };
     let a = train_gan(&plain, &data, None, &mut Progress::Silent).unwrap();
@@ -752,20 +751,30 @@ fn the_learning_rate_decays_linearly_over_the_last_epochs_only() {
     let (ea, eb) = (&a.history.epochs, &b.history.epochs);
     assert_eq!(ea[0].train_loss, eb[0].train_loss);
     assert_ne!(ea[1].train_loss, eb[1].train_loss);
-    let lr = plain.g_optimizer.lr;
-    assert_eq!((eb[0].lr, eb[1].lr), (lr, lr / 2.0));
-    assert_eq!(ea[1].lr, lr);
-    // More decay epochs than epochs is refused with the field named; a config written before
-    // the field existed reads as no decay.
+    let (g, d) = (plain.g_optimizer.lr, plain.d_optimizer.lr);
+    assert_eq!((eb[0].lr, eb[1].lr), (g, g / 2.0));
+    assert_eq!((eb[0].extra["d_lr"], eb[1].extra["d_lr"]), (d, d / 2.0));
+    assert_eq!((ea[1].lr, ea[1].extra["d_lr"]), (g, d));
+    // A fall longer than the run is refused with the field named; a config without the field
+    // reads as constant rates, and one still naming the old `lr_decay_epochs` is refused with
+    // the field that replaced it listed.
     let mut bad = plain.clone();
-    bad.lr_decay_epochs = 3;
+    bad.lr_schedule = LrSchedule::LinearTail { epochs: 3 };
     let err = bad.validate().unwrap_err().to_string();
     assert!(
-        err.contains("lr_decay_epochs (3)") && err.contains("epochs (2)"),
+        err.contains("lr_schedule") && err.contains("(3)") && err.contains("(2)"),
         "{err}"
     );
-    let json = serde_json::to_value(&plain).unwrap();
-    assert!(json.get("lr_decay_epochs").is_none());
-    let old: GanConfig = serde_json::from_value(json).unwrap();
-    assert_eq!(old.lr_decay_epochs, 0);
+    let mut json = serde_json::to_value(&plain).unwrap();
+    assert!(json.get("lr_schedule").is_none());
+    let old: GanConfig = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(old.lr_schedule, LrSchedule::Constant);
+    json["lr_decay_epochs"] = serde_json::json!(1);
+    let err = serde_json::from_value::<GanConfig>(json)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("lr_decay_epochs") && err.contains("lr_schedule"),
+        "{err}"
+    );
 }

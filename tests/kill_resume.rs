@@ -116,15 +116,31 @@ fn autoencoder_killed_mid_epoch_resumes_bit_identical() {
 
 #[test]
 fn gan_killed_mid_epoch_resumes_bit_identical() {
+    use latentlab::models::GanKind;
+    use latentlab::prelude::*;
+    use latentlab::train::GanConfig;
     let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    // Two epochs, the second (the one killed and resumed) at a falling learning rate: the
+    // resumed run must set the rate from the epoch, not carry the first epoch's.
+    let mut cfg = GanConfig::new(GanKind::Gan, Profile::Quick);
+    cfg.epochs = 2;
+    cfg.lr_schedule = LrSchedule::LinearTail { epochs: 1 };
+    let cfg_file = dir.path().join("gan.json");
+    std::fs::write(&cfg_file, serde_json::to_string(&cfg).unwrap()).unwrap();
     let args = |d: &Path| {
-        ["gan", "train", "--kind", "gan", "--epochs", "2", "--out"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([d.to_str().unwrap().to_string()])
-            .collect::<Vec<_>>()
+        [
+            "gan",
+            "train",
+            "--config",
+            cfg_file.to_str().unwrap(),
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([d.to_str().unwrap().to_string()])
+        .collect::<Vec<_>>()
     };
     let (aa, ba) = (args(&a), args(&b));
     run_to_end(&aa.iter().map(String::as_str).collect::<Vec<_>>());
@@ -142,6 +158,10 @@ fn gan_killed_mid_epoch_resumes_bit_identical() {
         losses(a.join("history.json")),
         losses(b.join("history.json"))
     );
+    let history: serde_json::Value =
+        serde_json::from_slice(&bytes(b.join("history.json"))).unwrap();
+    let lr = cfg.g_optimizer.lr;
+    assert_eq!(history["epochs"][1]["lr"].as_f64(), Some(lr / 2.0));
 }
 
 #[test]

@@ -169,6 +169,7 @@ impl AutoencoderConfig {
         use crate::limits::{check_range, MAX_BATCH, MAX_EPOCHS};
         check_range("epochs", self.epochs, 1, MAX_EPOCHS)?;
         check_range("batch_size", self.batch_size, 1, MAX_BATCH)?;
+        self.schedule.validate("schedule", self.epochs)?;
         let [c1, c2, c3] = self.arch.channels.map(|c| c as f64);
         let per_image = 2.0 * (c1 * 196.0 + c2 * 49.0 + c3 * 9.0 + 784.0)
             + 4.0 * self.arch.hidden as f64

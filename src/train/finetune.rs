@@ -102,6 +102,8 @@ impl FinetuneConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.matcher_optimizer.validate()?;
         self.joint_optimizer.validate()?;
+        self.joint_schedule
+            .validate("joint_schedule", self.joint_epochs)?;
         anyhow::ensure!(self.batch_size >= 1, "batch_size must be at least 1");
         anyhow::ensure!(
             self.decoder_lr.is_finite() && self.decoder_lr > 0.0,

@@ -291,6 +291,15 @@ pub enum LrSchedule {
         /// Final rate as a fraction of the base rate.
         min_factor: f64,
     },
+    /// The base rate, then a linear fall over the last `epochs` epochs: the n-th of them
+    /// (1-based) runs at `(epochs + 1 − n) / (epochs + 1)` of the base rate, so the last one at
+    /// `1 / (epochs + 1)`. The epochs before are step for step those of a constant rate, so a
+    /// run can be branched from a constant-rate run's saved state.
+    #[serde(rename = "linear_tail")]
+    LinearTail {
+        /// How many last epochs the fall spans (at least 1, at most the run's epochs).
+        epochs: usize,
+    },
 }
 
 impl LrSchedule {
@@ -308,7 +317,38 @@ impl LrSchedule {
                     + (1.0 - min_factor) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos());
                 base * f
             }
+            LrSchedule::LinearTail { epochs: n } => {
+                let start = epochs.saturating_sub(n);
+                if epoch < start {
+                    base
+                } else {
+                    base * epochs.saturating_sub(epoch) as f64 / (n + 1) as f64
+                }
+            }
         }
+    }
+
+    /// Whether this is [`LrSchedule::Constant`] (the default, left out of saved configs).
+    pub fn is_constant(&self) -> bool {
+        *self == LrSchedule::Constant
+    }
+
+    /// Checks the schedule against a run of `epochs` epochs; `field` names it in the error.
+    pub fn validate(&self, field: &str, epochs: usize) -> anyhow::Result<()> {
+        match *self {
+            LrSchedule::Constant => {}
+            LrSchedule::Cosine { min_factor } => anyhow::ensure!(
+                (0.0..=1.0).contains(&min_factor),
+                "{field}: cosine min_factor must lie in [0, 1] (the final rate as a fraction of \
+                 the base rate), got {min_factor}"
+            ),
+            LrSchedule::LinearTail { epochs: n } => anyhow::ensure!(
+                n >= 1 && n <= epochs,
+                "{field}: linear_tail epochs ({n}) must lie between 1 and the run's epochs \
+                 ({epochs}): the fall spans the last epochs"
+            ),
+        }
+        Ok(())
     }
 }
 
@@ -322,6 +362,34 @@ mod tests {
         assert!((s.lr(1.0, 0, 10) - 1.0).abs() < 1e-12);
         assert!((s.lr(1.0, 9, 10) - 0.1).abs() < 1e-12);
         assert_eq!(LrSchedule::Constant.lr(0.5, 3, 10), 0.5);
+    }
+
+    #[test]
+    fn linear_tail_keeps_the_base_rate_then_falls_over_the_last_epochs() {
+        let s = LrSchedule::LinearTail { epochs: 2 };
+        let lr: Vec<f64> = (0..3).map(|e| s.lr(1.0, e, 3)).collect();
+        assert_eq!(lr, [1.0, 2.0 / 3.0, 1.0 / 3.0]);
+        assert_eq!(LrSchedule::LinearTail { epochs: 3 }.lr(1.0, 0, 3), 0.75);
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, r#"{"kind":"linear_tail","epochs":2}"#);
+        assert_eq!(serde_json::from_str::<LrSchedule>(&json).unwrap(), s);
+        let err = LrSchedule::LinearTail { epochs: 4 }
+            .validate("lr_schedule", 3)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lr_schedule") && err.contains("(4)") && err.contains("(3)"),
+            "{err}"
+        );
+        assert!(LrSchedule::LinearTail { epochs: 0 }
+            .validate("s", 3)
+            .is_err());
+        assert!(LrSchedule::Cosine { min_factor: 1.5 }
+            .validate("s", 3)
+            .is_err());
+        assert!(LrSchedule::Cosine { min_factor: 0.1 }
+            .validate("s", 3)
+            .is_ok());
     }
 
     #[test]

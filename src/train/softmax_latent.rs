@@ -59,6 +59,7 @@ impl SoftmaxLatentConfig {
         self.optimizer.validate()?;
         anyhow::ensure!(self.epochs >= 1, "epochs must be at least 1");
         anyhow::ensure!(self.batch_size >= 1, "batch_size must be at least 1");
+        self.schedule.validate("schedule", self.epochs)?;
         super::finetune::check_classification_weight(self.classification_weight)
     }
 }
