@@ -173,6 +173,32 @@ fn a_nan_from_the_callers_step_stops_with_the_epoch() {
 }
 
 #[test]
+fn a_schedule_longer_than_the_run_is_refused_before_training() {
+    // Building the model draws from the global generator (see the NaN test above).
+    let _rng = common::rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let train = common::small(DatasetKind::FashionMnist, Split::Train, 64);
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let model = tiny(&vs.root(), 4);
+    let mut cfg = config(2);
+    cfg.schedule = LrSchedule::LinearTail { epochs: 3 };
+    let err = train::fit(
+        &cfg,
+        &mut vs,
+        &model,
+        (&train, &train.take(0)),
+        mse_step,
+        mse_held_out,
+        &RunFolder::new(tmp.path()),
+        &mut Progress::Silent,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("schedule") && err.contains("(3)"), "{err}");
+    assert!(!tmp.path().join("history.json").exists());
+}
+
+#[test]
 fn gan_steps_given_by_the_caller_are_the_ones_that_train() {
     common::single_thread();
     let _rng = common::rng_lock();

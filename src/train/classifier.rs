@@ -183,6 +183,7 @@ pub fn train_classifier(
     progress: &mut Progress,
 ) -> anyhow::Result<ClassifierRun> {
     config.optimizer.validate()?;
+    config.schedule.validate("schedule", config.epochs)?;
     let device = crate::runtime::device();
     tch::manual_seed(config.seed as i64);
     let vs = nn::VarStore::new(device);

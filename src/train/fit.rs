@@ -49,6 +49,7 @@ impl FitConfig {
             "batch_size must be at least 1, got {}",
             self.batch_size
         );
+        self.schedule.validate("schedule", self.epochs)?;
         Ok(())
     }
 }

@@ -743,7 +743,7 @@ impl EpochSums {
     }
 
     /// The epoch's record: mean D loss as the training loss, G's rate as `lr`; G loss, D(real),
-    /// D(fake) and k extra.
+    /// D(fake) and k extra (the caller adds D's rate, `d_lr`).
     /// Fails if a loss was not finite anywhere in the epoch.
     fn record(&self, epoch: usize, k: usize, lr: f64, seconds: f64) -> anyhow::Result<EpochRecord> {
         let per_d = |x: &Tensor| x.double_value(&[]) / self.d_steps.max(1) as f64;
