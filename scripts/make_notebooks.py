@@ -1590,9 +1590,9 @@ figures::variants_table(&rows, "One run with R1 (seed 5), scored as it trains (f
 
 Many recipes lower the learning rate over their last epochs, so that the weights settle instead of
 jittering around a minimum. A GAN has no minimum to settle into: G and D chase each other, and a
-smaller step slows the chase. `GanConfig`'s `lr_schedule: LinearTail { epochs: N }` tries it anyway: over the
-last N epochs both learning rates fall linearly toward zero, and the epochs before are the
-undecayed recipe's, step for step. So one run can be split in two after epoch 10: its saved state
+smaller step slows the chase. The schedule `LrSchedule::LinearTail { epochs: N }` (the field
+`lr_schedule` of `GanConfig`) tries it anyway: over the last N epochs both learning rates fall
+linearly toward zero, and the epochs before are the undecayed recipe's, step for step. So one run can be split in two after epoch 10: its saved state
 copied, one copy finished with the decay over epochs 11 to 20, the other without. The first two
 rows score both copies at the end. Compare them, and then compare their gap with the gap between
 the two seeds in the R1 table with two seeds: ten epochs after the split, the copies have drifted
@@ -1615,6 +1615,43 @@ figures::variants_table(&[
     ("R1, 20 epochs, split at epoch 10: rates decayed over epochs 11-20", &decayed),
     ("R1, 20 epochs, both rates doubled from the start", &doubled),
 ], "Step sizes: one run split in two after epoch 10, and a run with doubled rates (full-profile scorers)")
+}"""),
+    md("""
+### Doubled rates: two seeds, followed to the recipe's length
+
+One seed is one sample of a recipe, and two seeds of the same recipe can differ by more than two
+recipes do (the R1 table with two seeds shows how much). So before the doubled rates replace the
+recipe's, the next table trains both rates from two seeds, 5 and 1, for the recipe's full number
+of epochs, and scores the doubled-rate runs halfway, three quarters of the way and at the end
+(copies of the generator taken as it trained), beside the recipe's rates halfway and at the end.
+Questions to ask of it: does the doubled rate lead halfway for both seeds? Does the lead last to
+the end? Watch precision and recall move in opposite directions: a generator whose precision
+keeps rising while its recall falls is drawing from a narrower part of each digit's variety,
+even if its Fréchet distance still looks good. And which would you ship: the recipe's rate for
+the whole length, or the doubled rate for half of it, in half the time?
+
+These runs were trained in different sessions, some on the other kind of CPU (see above), so a
+pair of rows is two samples of two recipes, not a controlled comparison. Each row is a recorded
+run, read from `data/gan-variants`.
+"""),
+    code("""{ // a block, as above
+let variants = analysis::shipped_variants_dir();
+let v = |name: &str| analysis::load_variant(&variants, name);
+let names = [
+    ("seed 5, recipe rates, 20 epochs", "e20-r01"),
+    ("seed 5, recipe rates, 40 epochs (shipped)", "e40-r01"),
+    ("seed 5, doubled rates, 20 epochs", "e20-r01-lr4"),
+    ("seed 5, doubled rates, 30 epochs", "e30-r01-lr4"),
+    ("seed 5, doubled rates, 40 epochs", "e40-r01-lr4"),
+    ("seed 1, recipe rates, 20 epochs", "e20-r01-s1"),
+    ("seed 1, recipe rates, 40 epochs", "e40-r01-s1"),
+    ("seed 1, doubled rates, 20 epochs", "e20-r01-lr4-s1"),
+    ("seed 1, doubled rates, 30 epochs", "e30-r01-lr4-s1"),
+    ("seed 1, doubled rates, 40 epochs", "e40-r01-lr4-s1"),
+];
+let runs = names.iter().map(|(_, n)| v(n)).collect::<Result<Vec<_>>>()?;
+let rows: Vec<_> = names.iter().map(|(label, _)| *label).zip(runs.iter()).collect();
+figures::variants_table(&rows, "Recipe and doubled learning rates, seeds 5 and 1 (full-profile scorers)")
 }"""),
     md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
