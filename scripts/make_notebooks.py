@@ -1592,14 +1592,15 @@ Many recipes lower the learning rate over their last epochs, so that the weights
 jittering around a minimum. A GAN has no minimum to settle into: G and D chase each other, and a
 smaller step slows the chase. The schedule `LrSchedule::LinearTail { epochs: N }` (the field
 `lr_schedule` of `GanConfig`) tries it anyway: over the last N epochs both learning rates fall
-linearly toward zero, and the epochs before are the undecayed recipe's, step for step. So one run can be split in two after epoch 10: its saved state
-copied, one copy finished with the decay over epochs 11 to 20, the other without. The first two
+linearly toward zero, and the epochs before are the undecayed recipe's, step for step. So one
+run can be split in two after epoch 10: its saved state copied, one copy finished with the decay over epochs 11 to 20, the other without. The first two
 rows score both copies at the end. Compare them, and then compare their gap with the gap between
 the two seeds in the R1 table with two seeds: ten epochs after the split, the copies have drifted
 as far apart as two seeds would, so one pair is a hint, not a proof. Does it at least hint that
 the generator is done learning by epoch 20? The third row goes the other way: the same recipe
 trained from scratch with both learning rates doubled. If it scores better than the constant-rate
-row, the two hints agree: at this length the generator is short of steps, not of settling.
+row, the two hints agree: at this length the generator is short of steps, not of settling. The
+next section checks that hint with a second seed and longer training.
 
 These three runs trained on another kind of CPU than the R1 table's. There libtorch picks other
 kernels, which round differently from the first epoch on, and a GAN amplifies that as it would a
@@ -1620,30 +1621,30 @@ figures::variants_table(&[
 ### Doubled rates: two seeds, followed to the recipe's length
 
 One seed is one sample of a recipe, and two seeds of the same recipe can differ by more than two
-recipes do (the R1 table with two seeds shows how much). So before the doubled rates replace the
-recipe's, the next table trains both rates from two seeds, 5 and 1, for the recipe's full number
-of epochs, and scores the doubled-rate runs halfway, three quarters of the way and at the end
-(copies of the generator taken as it trained), beside the recipe's rates halfway and at the end.
-Questions to ask of it: does the doubled rate lead halfway for both seeds? Does the lead last to
-the end? Watch precision and recall move in opposite directions: a generator whose precision
-keeps rising while its recall falls is drawing from a narrower part of each digit's variety,
-even if its Fréchet distance still looks good. And which would you ship: the recipe's rate for
-the whole length, or the doubled rate for half of it, in half the time?
+recipes do (the R1 table with two seeds shows how much). So before the doubled rates could
+replace the recipe's, both rates were trained from two seeds, 5 and 1, for the recipe's full
+number of epochs, and the table below reads those recorded runs. The doubled-rate runs were
+scored halfway, three quarters of the way and at the end, from copies of the generator taken as
+it trained. Questions to ask of it: halfway, how far along is each doubled-rate run against
+the recipe-rate rows of its seed? Does it keep improving to the end? Watch precision and recall move in opposite directions: a generator whose
+precision keeps rising while its recall falls is drawing from a narrower part of each digit's
+variety, even if its Fréchet distance still looks good. And which would you ship: the recipe's
+rate for the whole length, or the doubled rate for half of it, in half the time?
 
-These runs were trained in different sessions, some on the other kind of CPU (see above), so a
-pair of rows is two samples of two recipes, not a controlled comparison. Each row is a recorded
-run, read from `data/gan-variants`.
+All rows but one trained on the same machine, the one of the step-size table above. The
+exception is the shipped run, trained on the other kind of CPU, so the seed-5 rows at the end of
+training are two samples rather than a controlled pair; the seed-1 rows are a controlled pair.
 """),
     code("""{ // a block, as above
 let variants = analysis::shipped_variants_dir();
 let v = |name: &str| analysis::load_variant(&variants, name);
 let names = [
-    ("seed 5, recipe rates, 20 epochs", "e20-r01"),
-    ("seed 5, recipe rates, 40 epochs (shipped)", "e40-r01"),
+    ("seed 5, recipe rates, 20 epochs", "e20-r01-rerun"),
+    ("seed 5, recipe rates, 40 epochs (shipped; the other CPU kind)", "e40-r01"),
     ("seed 5, doubled rates, 20 epochs", "e20-r01-lr4"),
     ("seed 5, doubled rates, 30 epochs", "e30-r01-lr4"),
     ("seed 5, doubled rates, 40 epochs", "e40-r01-lr4"),
-    ("seed 1, recipe rates, 20 epochs", "e20-r01-s1"),
+    ("seed 1, recipe rates, 30 epochs", "e30-r01-s1"),
     ("seed 1, recipe rates, 40 epochs", "e40-r01-s1"),
     ("seed 1, doubled rates, 20 epochs", "e20-r01-lr4-s1"),
     ("seed 1, doubled rates, 30 epochs", "e30-r01-lr4-s1"),

@@ -270,20 +270,18 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
             assert!(b.class_consistency.unwrap() >= 0.99, "{s:?}");
         }
     }
-    // Doubled learning rates: seed 5 kept improving to 40 epochs, but seed 1 peaked at 20 and
-    // then drew from a narrower part of the digits' variety (precision up, recall down, a
-    // larger Fréchet distance on both scorers). After 40 epochs the doubled rate wins one seed
-    // and loses the other on the selecting scorer, so it is not the recipe.
-    let lr4 = |n: &str| load_variant(&dir, n).unwrap();
-    let fd40 = |n: &str| score(&lr4(n), Scorer::Main).frechet_to_test;
-    assert!(fd40("e40-r01-lr4") < fd40("e40-r01"));
-    assert!(fd40("e40-r01-lr4-s1") > fd40("e40-r01-s1"));
+    // Doubled learning rates: seed 5 kept improving to 40 epochs, while seed 1 ended worse than
+    // it stood after 20 (precision up, recall down, a larger Fréchet distance, on both
+    // scorers). After 40 epochs the doubled rate wins one seed and loses the other on the
+    // selecting scorer, each time by less than the recipe's own seed spread: no reason to
+    // change the recipe.
+    let run = |n: &str| load_variant(&dir, n).unwrap();
     for s in Scorer::ALL {
-        let fd = |n: &str| score(&lr4(n), s).frechet_to_test;
+        let fd = |n: &str| score(&run(n), s).frechet_to_test;
         assert!(fd("e40-r01-lr4") < fd("e30-r01-lr4") && fd("e30-r01-lr4") < fd("e20-r01-lr4"));
         let (early, late) = (
-            score(&lr4("e20-r01-lr4-s1"), s),
-            score(&lr4("e40-r01-lr4-s1"), s),
+            score(&run("e20-r01-lr4-s1"), s),
+            score(&run("e40-r01-lr4-s1"), s),
         );
         assert!(late.frechet_to_test > early.frechet_to_test, "{s:?}");
         assert!(
@@ -291,6 +289,14 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
             "{s:?}"
         );
     }
+    let fd40 = |n: &str| score(&run(n), Scorer::Main).frechet_to_test;
+    let (seed5, seed1) = (
+        fd40("e40-r01-lr4") - fd40("e40-r01"),
+        fd40("e40-r01-lr4-s1") - fd40("e40-r01-s1"),
+    );
+    let spread = (fd40("e40-r01") - fd40("e40-r01-s1")).abs();
+    assert!(seed5 < 0.0 && seed1 > 0.0, "{seed5} {seed1}");
+    assert!(seed5.abs() < spread && seed1.abs() < spread, "{spread}");
     let err = load_variant(&dir, "no-such-variant")
         .unwrap_err()
         .to_string();
