@@ -108,6 +108,15 @@ pub struct GanArch {
     /// default, and what configs without the field read as): one image at a time.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub pack: i64,
+    /// The convolutional generator's refinement stage, by channels: its last transposed
+    /// convolution then draws this many 28×28 feature maps (batch norm, ReLU) instead of the
+    /// image itself, and a 3×3 convolution mixes each pixel's neighbourhood of them into the
+    /// image. Without it every output pixel is one linear read of the 14×14 maps, so stroke
+    /// width and the shape of each stroke's edge can only vary as far as those maps carry it.
+    /// 0 (the default, and what configs without the field read as): the image straight from
+    /// the 14×14 maps.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub g_refine_channels: i64,
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -185,6 +194,19 @@ impl WeightInit {
         nn::conv_transpose2d(p, i, o, 4, cfg)
     }
 
+    /// A 3×3 convolution with stride 1 and padding 1 (keeps the size).
+    fn same(self, p: nn::Path, i: i64, o: i64) -> nn::Conv2D {
+        let mut cfg = nn::ConvConfig {
+            padding: 1,
+            ..Default::default()
+        };
+        if let Some(u) = self.uniform(i * 9) {
+            cfg.ws_init = u;
+            cfg.bs_init = u;
+        }
+        nn::conv2d(p, i, o, 3, cfg)
+    }
+
     fn batch_norm(self, p: nn::Path, c: i64) -> nn::BatchNorm {
         let mut cfg = nn::BatchNormConfig::default();
         if self == WeightInit::Torch {
@@ -219,6 +241,7 @@ impl GanArch {
             spectral_norm: false,
             minibatch_std: 0,
             pack: 1,
+            g_refine_channels: 0,
         }
     }
 
@@ -230,6 +253,18 @@ impl GanArch {
             check_range("every arch.hidden width", h, 1, MAX_WIDTH)?;
         }
         check_range("arch.conv_channels", self.conv_channels, 1, MAX_CHANNELS)?;
+        anyhow::ensure!(
+            self.g_refine_channels == 0 || (1..=MAX_CHANNELS).contains(&self.g_refine_channels),
+            "arch.g_refine_channels is a channel count: 0 (off) or from 1 to {MAX_CHANNELS} \
+             (16 or 32 are the usual), got {}",
+            self.g_refine_channels
+        );
+        anyhow::ensure!(
+            self.g_refine_channels == 0 || self.kind == GanKind::ConvAcGan,
+            "arch.g_refine_channels needs the convolutional generator (kind conv-acgan); {} \
+             draws its image with a fully connected layer: set it to 0",
+            self.kind.name()
+        );
         anyhow::ensure!(
             self.minibatch_std == 0 || (2..=MAX_WIDTH).contains(&self.minibatch_std),
             "arch.minibatch_std is a group size: 0 (off) or from 2 to {MAX_WIDTH} (4 is the usual), got {}",
@@ -269,7 +304,11 @@ impl GanArch {
             + h2 * 794.0
             + (self.pack - 1) as f64 * 784.0 * h2;
         let c = self.conv_channels as f64;
-        let conv = (self.noise_dim as f64 + 10.0) * 2.0 * c * 49.0 + 2.0 * c * c * 16.0 + c * 16.0;
+        let r = self.g_refine_channels as f64;
+        let conv = (self.noise_dim as f64 + 10.0) * 2.0 * c * 49.0
+            + 2.0 * c * c * 16.0
+            + c * r.max(1.0) * 16.0
+            + r * 9.0;
         crate::limits::check_memory(
             "this GAN (arch)",
             crate::limits::training_bytes(2.0 * fc.max(conv)),
@@ -370,8 +409,11 @@ pub enum Generator {
         up1: nn::ConvTranspose2D,
         /// Its batch norm.
         bn1: nn::BatchNorm,
-        /// c×14×14 → 1×28×28.
+        /// c×14×14 → 1×28×28 (r×28×28 with a refinement stage).
         up2: nn::ConvTranspose2D,
+        /// The refinement stage (`GanArch::g_refine_channels`): the batch norm of the r×28×28
+        /// maps and the 3×3 convolution r → 1.
+        refine: Option<(nn::BatchNorm, nn::Conv2D)>,
         /// Base channels.
         c: i64,
     },
@@ -400,13 +442,16 @@ impl Generator {
             }
             GanKind::ConvAcGan => {
                 let c = arch.conv_channels;
+                let r = arch.g_refine_channels;
                 let init = arch.init;
                 Generator::Conv {
                     fc: init.linear(p / "fc", input, 2 * c * 49),
                     bn0: init.batch_norm(p / "bn0", 2 * c),
                     up1: init.up(p / "up1", 2 * c, c),
                     bn1: init.batch_norm(p / "bn1", c),
-                    up2: init.up(p / "up2", c, 1),
+                    up2: init.up(p / "up2", c, r.max(1)),
+                    refine: (r > 0)
+                        .then(|| (init.batch_norm(p / "bn2", r), init.same(p / "refine", r, 1))),
                     c,
                 }
             }
@@ -438,6 +483,7 @@ impl Generator {
                 up1,
                 bn1,
                 up2,
+                refine,
                 c,
             } => {
                 let x = Tensor::cat(&[z.shallow_clone(), one_hot(labels)], 1)
@@ -449,7 +495,10 @@ impl Generator {
                     .apply_t(bn1, train)
                     .relu()
                     .apply(up2);
-                x.tanh()
+                match refine {
+                    Some((bn2, conv)) => x.apply_t(bn2, train).relu().apply(conv).tanh(),
+                    None => x.tanh(),
+                }
             }
         }
     }
@@ -466,8 +515,9 @@ impl Generator {
             bn0,
             up1,
             bn1,
+            up2,
+            refine,
             c,
-            ..
         } = self
         else {
             return;
@@ -475,23 +525,30 @@ impl Generator {
         if batches.is_empty() {
             return;
         }
+        let mut norms = vec![bn0, bn1];
+        norms.extend(refine.as_ref().map(|(bn2, _)| bn2));
         tch::no_grad(|| {
-            // Per batch: (mean, unbiased variance) of each batch norm's input, by channel.
+            // Per batch norm, per batch: (mean, unbiased variance) of its input, by channel.
             let stats = |x: &Tensor| {
                 let (v, m) = x.var_mean_correction(&[0i64, 2, 3][..], 1, false);
                 (m, v)
             };
-            let (mut s0, mut s1) = (Vec::new(), Vec::new());
+            let mut per_norm: Vec<Vec<(Tensor, Tensor)>> =
+                norms.iter().map(|_| Vec::new()).collect();
             for (z, labels) in batches {
+                // Train mode normalises by the batch's own statistics (its update of the
+                // running statistics is overwritten below).
                 let x0 = Tensor::cat(&[z.shallow_clone(), one_hot(labels)], 1)
                     .apply(fc)
                     .view([-1, 2 * c, 7, 7]);
-                s0.push(stats(&x0));
-                // Train mode normalises by the batch's own statistics (its update of the
-                // running statistics is overwritten below).
-                s1.push(stats(&x0.apply_t(bn0, true).relu().apply(up1)));
+                let x1 = x0.apply_t(bn0, true).relu().apply(up1);
+                per_norm[0].push(stats(&x0));
+                per_norm[1].push(stats(&x1));
+                if refine.is_some() {
+                    per_norm[2].push(stats(&x1.apply_t(bn1, true).relu().apply(up2)));
+                }
             }
-            for (bn, s) in [(bn0, s0), (bn1, s1)] {
+            for (bn, s) in norms.into_iter().zip(per_norm) {
                 let (m, v): (Vec<Tensor>, Vec<Tensor>) = s.into_iter().unzip();
                 let average = |t: &[Tensor]| Tensor::stack(t, 0).mean_dim(0, false, None);
                 bn.running_mean.shallow_clone().copy_(&average(&m));
@@ -795,6 +852,70 @@ mod tests {
         let before = eval(&g);
         g.set_standing_stats(&[]);
         assert!(eval(&g).equal(&before));
+    }
+
+    #[test]
+    fn a_refinement_stage_draws_maps_at_28_by_28_and_mixes_them_into_the_image() {
+        let arch = GanArch {
+            g_refine_channels: 16,
+            ..GanArch::new(GanKind::ConvAcGan)
+        };
+        arch.validate().unwrap();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let g = Generator::new(&vs.root(), &arch);
+        let vars = vs.variables();
+        let c = arch.conv_channels;
+        // up2 now draws 16 maps (weights [in, out, 4, 4]); the 3×3 convolution mixes them.
+        assert_eq!(vars["up2.weight"].size(), [c, 16, 4, 4]);
+        assert_eq!(vars["bn2.weight"].size(), [16]);
+        assert_eq!(vars["refine.weight"].size(), [1, 16, 3, 3]);
+        let bound = 1.0 / (16.0f64 * 9.0).sqrt();
+        let m = vars["refine.weight"].abs().max().double_value(&[]);
+        assert!(
+            m <= bound && m > 0.5 * bound,
+            "refine: max {m}, bound {bound}"
+        );
+        let z = Tensor::randn([64, 100], (Kind::Float, Device::Cpu));
+        let y = Tensor::arange(64, (Kind::Int64, Device::Cpu)).remainder(10);
+        let x = tch::no_grad(|| g.forward_t(&z, &y, true));
+        assert_eq!(x.size(), [64, 1, 28, 28]);
+        assert!(x.abs().max().double_value(&[]) <= 1.0);
+        // Standing statistics reach the third batch norm: eval mode then reproduces train mode.
+        g.set_standing_stats(&[(z.shallow_clone(), y.shallow_clone())]);
+        let eval = tch::no_grad(|| g.forward_t(&z, &y, false));
+        let gap = (eval - &x).abs().max().double_value(&[]);
+        assert!(gap < 1e-3, "{gap}");
+        // Off by default, left out of saved configs, and read as off from configs without it.
+        let plain = GanArch::new(GanKind::ConvAcGan);
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json.get("g_refine_channels").is_none(), "{json}");
+        let read: GanArch = serde_json::from_value(json).unwrap();
+        assert_eq!(read.g_refine_channels, 0);
+        let json = serde_json::to_value(&arch).unwrap();
+        assert_eq!(json["g_refine_channels"], 16);
+        // Bad values are refused with the field's name.
+        for (bad, needle) in [
+            (
+                GanArch {
+                    g_refine_channels: -1,
+                    ..arch.clone()
+                },
+                "0 (off) or from 1",
+            ),
+            (
+                GanArch {
+                    g_refine_channels: 16,
+                    ..GanArch::new(GanKind::AcGan)
+                },
+                "needs the convolutional generator",
+            ),
+        ] {
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(
+                err.contains("arch.g_refine_channels") && err.contains(needle),
+                "{err}"
+            );
+        }
     }
 
     #[test]
