@@ -1671,10 +1671,18 @@ rates for half the recipe's length and compared with the same run without it:
 
 Each change was trained from seed 5; the refinement stage also from seed 1, with its comparison
 run from the same seed in the row above it. All rows trained on the same machine. Read each
-change against the row of its own seed, then ask of the gains: are they larger than the gap
-between the two seeds of the unchanged run? A gain smaller than that could be the seed. To try
-a change yourself, make the config of the training cell above mutable, set the field
-(`conv_cfg.arch.g_refine_channels = 16;`) and give the run folder a new name.
+change against the row of its own seed, then ask of the gains: are they larger than the gaps
+between seeds that this notebook has shown? Compare the two seeds of the unchanged run here
+with the recipe's two seeds after its full length in the table of doubled rates, and with the
+GPU sweep's six seeds: two seeds are a poor estimate of how far a seed can move a score, so
+take the largest gap seen at this scale. A gain smaller than that could be the seed.
+
+To try a change yourself: in the full profile set `retrain = true` (otherwise the training cell
+loads the shipped run, whatever its config says), make that cell's config mutable and set the
+field (`conv_cfg.arch.g_refine_channels = 16;`). For a run like the table's, also set
+`conv_cfg.epochs` to half the recipe's and both optimizers' `lr` to twice theirs. Give the run
+folder a new name if you want to keep the run that is there: training into a folder replaces
+it.
 """),
     code("""{ // a block, as above
 let variants = analysis::shipped_variants_dir();
@@ -1692,8 +1700,9 @@ figures::variants_table(&rows, "Wider models and a refinement stage in G, 20 epo
 }"""),
     md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
-digits only, R1 at γ = 0.1, constant learning rates, and the number of epochs from the table of
-the run scored as it trains: the model at the top of this notebook.
+digits only, R1 at γ = 0.1, constant learning rates at the recipe's rate, 32 base channels, no
+refinement stage, and the number of epochs from the table of the run scored as it trains: the
+model at the top of this notebook.
 """),
     md("""
 ## The comparison, measured

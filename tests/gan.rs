@@ -289,12 +289,12 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
             "{s:?}"
         );
     }
-    let fd40 = |n: &str| score(&run(n), Scorer::Main).frechet_to_test;
+    let fd_main = |n: &str| score(&run(n), Scorer::Main).frechet_to_test;
     let (seed5, seed1) = (
-        fd40("e40-r01-lr4") - fd40("e40-r01"),
-        fd40("e40-r01-lr4-s1") - fd40("e40-r01-s1"),
+        fd_main("e40-r01-lr4") - fd_main("e40-r01"),
+        fd_main("e40-r01-lr4-s1") - fd_main("e40-r01-s1"),
     );
-    let spread = (fd40("e40-r01") - fd40("e40-r01-s1")).abs();
+    let spread = (fd_main("e40-r01") - fd_main("e40-r01-s1")).abs();
     assert!(seed5 < 0.0 && seed1 > 0.0, "{seed5} {seed1}");
     assert!(seed5.abs() < spread && seed1.abs() < spread, "{spread}");
     // Structural levers, seed 5 with the doubled rates, 20 epochs, same machine: 64 channels
@@ -308,7 +308,7 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
             assert!(a.recall > b.recall, "{name} {s:?}");
             assert!(a.class_consistency.unwrap() >= 0.99, "{name} {s:?}");
         }
-        let gain = fd40("e20-r01-lr4") - fd40(name);
+        let gain = fd_main("e20-r01-lr4") - fd_main(name);
         assert!(
             gain > 0.0 && gain < spread + 0.05,
             "{name}: {gain} against {spread}"
@@ -326,7 +326,7 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
             "{s:?}"
         );
     }
-    let loss = fd40("e20-r01-lr4-g16-s1") - fd40("e20-r01-lr4-s1");
+    let loss = fd_main("e20-r01-lr4-g16-s1") - fd_main("e20-r01-lr4-s1");
     assert!(loss > 0.0 && loss < spread, "{loss} against {spread}");
     let err = load_variant(&dir, "no-such-variant")
         .unwrap_err()
@@ -833,6 +833,42 @@ fn the_learning_rate_falls_linearly_over_the_last_epochs_only() {
         .to_string();
     assert!(
         err.contains("lr_decay_epochs") && err.contains("lr_schedule"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_generator_with_a_refinement_stage_trains_and_reloads_the_same_weights() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let (data, _, _) = real_batch();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.arch.g_refine_channels = 4;
+    cfg.epochs = 1;
+    let trained = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    let again = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    let z = Tensor::randn([10, cfg.arch.noise_dim], (Kind::Float, Device::Cpu));
+    let y = Tensor::arange(10, (Kind::Int64, Device::Cpu));
+    let draw = |r: &GanRun| tch::no_grad(|| r.generator.forward_t(&z, &y, false));
+    let x = draw(&trained);
+    assert_eq!(x.size(), [10, 1, 28, 28]);
+    assert!(
+        draw(&again).equal(&x),
+        "the reloaded generator draws other digits"
+    );
+    // The saved config names the stage, and the folder holds its weights.
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["arch"]["g_refine_channels"], 4);
+    let names: Vec<String> = again.g_vs.variables().into_keys().collect();
+    assert!(names.iter().any(|n| n == "refine.weight"), "{names:?}");
+    // Too many full-size maps are refused before anything is built.
+    cfg.arch.g_refine_channels = 100_000;
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("arch.g_refine_channels") && err.contains("256"),
         "{err}"
     );
 }

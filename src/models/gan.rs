@@ -131,6 +131,10 @@ fn is_one(n: &i64) -> bool {
     *n == 1
 }
 
+/// The largest `arch.g_refine_channels`: its maps are full-size (28×28 per channel and digit),
+/// so a batch of 128 at this width already holds about 100 MB of them per pass.
+pub const MAX_REFINE_CHANNELS: i64 = 256;
+
 /// The largest `arch.pack`: PacGAN's gains come with 2 to 4; D's first layer grows with it.
 pub const MAX_PACK: i64 = 8;
 
@@ -254,9 +258,10 @@ impl GanArch {
         }
         check_range("arch.conv_channels", self.conv_channels, 1, MAX_CHANNELS)?;
         anyhow::ensure!(
-            self.g_refine_channels == 0 || (1..=MAX_CHANNELS).contains(&self.g_refine_channels),
-            "arch.g_refine_channels is a channel count: 0 (off) or from 1 to {MAX_CHANNELS} \
-             (16 or 32 are the usual), got {}",
+            self.g_refine_channels == 0
+                || (1..=MAX_REFINE_CHANNELS).contains(&self.g_refine_channels),
+            "arch.g_refine_channels is a channel count: 0 (off) or from 1 to \
+             {MAX_REFINE_CHANNELS} (16 or 32 are the usual), got {}",
             self.g_refine_channels
         );
         anyhow::ensure!(
