@@ -1554,17 +1554,12 @@ the seed: compare the two R1 rows with each other, not only with the first row (
 is one draw). The lower class weight buys its recall with a worse Fréchet distance and a lower
 class consistency.
 """),
-    code("""{ // a block: the closure and the borrowed rows stay inside this cell
-let variants = analysis::shipped_variants_dir();
-let v = |name: &str| analysis::load_variant(&variants, name);
-let (base, r1, r1_seed1, gcw) = (v("conv-acgan")?, v("e20-r01")?, v("e20-r01-s1")?, v("e20-gcw03")?);
-figures::variants_table(&[
-    ("without R1 (the recipe before)", &base),
-    ("R1, gamma 0.1", &r1),
-    ("R1, gamma 0.1, seed 1", &r1_seed1),
-    ("no R1, G class weight 0.3", &gcw),
-], "Conv AC-GAN variants, 20 epochs each on a CPU, 10,000 samples each (full-profile scorers)")
-}"""),
+    code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
+    ("without R1 (the recipe before)", "conv-acgan"),
+    ("R1, gamma 0.1", "e20-r01"),
+    ("R1, gamma 0.1, seed 1", "e20-r01-s1"),
+    ("no R1, G class weight 0.3", "e20-gcw03"),
+], "Conv AC-GAN variants, 20 epochs each on a CPU, 10,000 samples each (full-profile scorers)")?"""),
     md("""
 ### A fifth change: train longer
 
@@ -1577,14 +1572,12 @@ does the Fréchet distance on both scorers keep falling, and by how much each ti
 follow it toward the floor's, or does it stall? Whatever gap to the floor is left at the end is
 variety that longer training alone does not bring.
 """),
-    code("""{ // a block, as above
-let variants = analysis::shipped_variants_dir();
-let v = |name: &str| analysis::load_variant(&variants, name);
-let runs = [v("e6-r01")?, v("e20-r01")?, v("e30-r01")?, v("e40-r01")?];
-let rows: Vec<(&str, &analysis::GanQualityFile)> = ["R1, 6 epochs", "R1, 20 epochs", "R1, 30 epochs", "R1, 40 epochs (the default)"]
-    .into_iter().zip(runs.iter()).collect();
-figures::variants_table(&rows, "One run with R1 (seed 5), scored as it trains (full-profile scorers)")
-}"""),
+    code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
+    ("R1, 6 epochs", "e6-r01"),
+    ("R1, 20 epochs", "e20-r01"),
+    ("R1, 30 epochs", "e30-r01"),
+    ("R1, 40 epochs (the default)", "e40-r01"),
+], "One run with R1 (seed 5), scored as it trains (full-profile scorers)")?"""),
     md("""
 ### Should the step size shrink at the end?
 
@@ -1607,16 +1600,11 @@ kernels, which round differently from the first epoch on, and a GAN amplifies th
 new seed: the constant-rate row is the R1 recipe again, and it does not match the R1 row weight for
 weight, only within the noise of a seed. Compare these rows with each other.
 """),
-    code("""{ // a block, as above
-let variants = analysis::shipped_variants_dir();
-let v = |name: &str| analysis::load_variant(&variants, name);
-let (kept, decayed, doubled) = (v("e20-r01-rerun")?, v("e20-r01-decay10")?, v("e20-r01-lr4")?);
-figures::variants_table(&[
-    ("R1, 20 epochs, split at epoch 10: constant rates", &kept),
-    ("R1, 20 epochs, split at epoch 10: rates decayed over epochs 11-20", &decayed),
-    ("R1, 20 epochs, both rates doubled from the start", &doubled),
-], "Step sizes: one run split in two after epoch 10, and a run with doubled rates (full-profile scorers)")
-}"""),
+    code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
+    ("R1, 20 epochs, split at epoch 10: constant rates", "e20-r01-rerun"),
+    ("R1, 20 epochs, split at epoch 10: rates decayed over epochs 11-20", "e20-r01-decay10"),
+    ("R1, 20 epochs, both rates doubled from the start", "e20-r01-lr4"),
+], "Step sizes: one run split in two after epoch 10, and a run with doubled rates (full-profile scorers)")?"""),
     md("""
 ### Doubled rates: two seeds, followed to the recipe's length
 
@@ -1635,10 +1623,7 @@ All rows but one trained on the same machine, the one of the step-size table abo
 exception is the shipped run, trained on the other kind of CPU, so the seed-5 rows at the end of
 training are two samples rather than a controlled pair; the seed-1 rows are a controlled pair.
 """),
-    code("""{ // a block, as above
-let variants = analysis::shipped_variants_dir();
-let v = |name: &str| analysis::load_variant(&variants, name);
-let names = [
+    code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
     ("seed 5, recipe rates, 20 epochs", "e20-r01-rerun"),
     ("seed 5, recipe rates, 40 epochs (shipped; the other CPU kind)", "e40-r01"),
     ("seed 5, doubled rates, 20 epochs", "e20-r01-lr4"),
@@ -1649,11 +1634,7 @@ let names = [
     ("seed 1, doubled rates, 20 epochs", "e20-r01-lr4-s1"),
     ("seed 1, doubled rates, 30 epochs", "e30-r01-lr4-s1"),
     ("seed 1, doubled rates, 40 epochs", "e40-r01-lr4-s1"),
-];
-let runs = names.iter().map(|(_, n)| v(n)).collect::<Result<Vec<_>>>()?;
-let rows: Vec<_> = names.iter().map(|(label, _)| *label).zip(runs.iter()).collect();
-figures::variants_table(&rows, "Recipe and doubled learning rates, seeds 5 and 1 (full-profile scorers)")
-}"""),
+], "Recipe and doubled learning rates, seeds 5 and 1 (full-profile scorers)")?"""),
     md("""
 ### Wider, or one layer deeper
 
@@ -1669,8 +1650,8 @@ rates for half the recipe's length and compared with the same run without it:
   3×3 convolution mixes each pixel's neighbourhood of them into the image. It costs far less
   time than widening: only the last layer grows, and one small layer is added.
 
-Each change was trained from seed 5; the refinement stage also from seed 1, with its comparison
-run from the same seed in the row above it. All rows trained on the same machine. Read each
+Each change was trained from seeds 5 and 1, and each seed's rows start with its run without a
+change. All rows trained on the same machine. Read each
 change against the row of its own seed, then ask of the gains: are they larger than the gaps
 between seeds that this notebook has shown? Compare the two seeds of the unchanged run here
 with the recipe's two seeds after its full length in the table of doubled rates, and with the
@@ -1684,20 +1665,14 @@ field (`conv_cfg.arch.g_refine_channels = 16;`). For a run like the table's, als
 folder a new name if you want to keep the run that is there: training into a folder replaces
 it.
 """),
-    code("""{ // a block, as above
-let variants = analysis::shipped_variants_dir();
-let v = |name: &str| analysis::load_variant(&variants, name);
-let names = [
+    code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
     ("seed 5, doubled rates, 32 channels", "e20-r01-lr4"),
     ("seed 5, doubled rates, 64 channels", "e20-r01-lr4-c64"),
     ("seed 5, doubled rates, refinement stage of 16 maps", "e20-r01-lr4-g16"),
     ("seed 1, doubled rates, 32 channels", "e20-r01-lr4-s1"),
+    ("seed 1, doubled rates, 64 channels", "e20-r01-lr4-c64-s1"),
     ("seed 1, doubled rates, refinement stage of 16 maps", "e20-r01-lr4-g16-s1"),
-];
-let runs = names.iter().map(|(_, n)| v(n)).collect::<Result<Vec<_>>>()?;
-let rows: Vec<_> = names.iter().map(|(label, _)| *label).zip(runs.iter()).collect();
-figures::variants_table(&rows, "Wider models and a refinement stage in G, 20 epochs each (full-profile scorers)")
-}"""),
+], "Wider models and a refinement stage in G, 20 epochs each (full-profile scorers)")?"""),
     md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
 digits only, R1 at γ = 0.1, constant learning rates at the recipe's rate, 32 base channels, no

@@ -685,6 +685,22 @@ pub fn variants_table(
     t
 }
 
+/// [`variants_table`] of variants recorded in `dir` ([`crate::analysis::load_variant`]), one
+/// row per `(label, name)` pair: the variant `name`, labelled `label`. Fails, naming the file,
+/// on the first name that is not recorded there.
+pub fn recorded_variants_table(
+    dir: &std::path::Path,
+    rows: &[(&str, &str)],
+    title: &str,
+) -> anyhow::Result<crate::display::Table> {
+    let files = rows
+        .iter()
+        .map(|(_, name)| crate::analysis::load_variant(dir, name))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let labelled: Vec<_> = rows.iter().map(|(label, _)| *label).zip(&files).collect();
+    Ok(variants_table(&labelled, title))
+}
+
 /// The digit shares of recorded GAN variants by one scorer as a heatmap (in %): the real
 /// training digits of the first variant's floor first, then one row per variant, labelled by the
 /// caller; one column per digit. An even generator's row looks like the floor's.

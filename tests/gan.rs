@@ -344,6 +344,23 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("no-such-variant.quality.json"), "{err}");
+    // The notebook's tables name the recorded runs: the same table as from the loaded files,
+    // and an unknown name is an error that names its file.
+    let named = latentlab::figures::recorded_variants_table(
+        &dir,
+        &[("without R1", "conv-acgan"), ("R1, γ = 0.1", "e20-r01")],
+        "variants",
+    )
+    .unwrap();
+    assert_eq!(named.to_markdown(), md);
+    let err = latentlab::figures::recorded_variants_table(
+        &dir,
+        &[("R1", "e20-r01"), ("typo", "e20-r10")],
+        "variants",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("e20-r10.quality.json"), "{err}");
 }
 
 #[test]
@@ -883,4 +900,79 @@ fn a_generator_with_a_refinement_stage_trains_and_reloads_the_same_weights() {
         err.contains("arch.g_refine_channels") && err.contains("256"),
         "{err}"
     );
+}
+
+#[test]
+fn a_twin_class_head_learns_the_generated_digits_and_g_subtracts_its_loss() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let (_, real, y) = real_batch();
+    // D's step: the twin head's class loss on the generated batch is added; the other weights
+    // are built as without a twin (it is D's last layer), so the difference is that loss alone,
+    // about ln 10 for a fresh head, and the step trains the twin's weights.
+    let (plain, _) = one_d_step(|_| {}, &real, &y);
+    let (twin, after) = one_d_step(|cfg| cfg.arch.twin_classifier = true, &real, &y);
+    let added = twin - plain;
+    assert!((added - 10f64.ln()).abs() < 0.5, "the twin adds {added}");
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.arch.twin_classifier = true;
+    let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+    let before = common::snapshot(&run.d_vs);
+    assert!(before.contains_key("twin.weight"), "{:?}", before.keys());
+    let changed = common::changed(&before, &after);
+    assert!(
+        changed.iter().any(|n| n == "twin.weight"),
+        "the twin was not trained: {changed:?}"
+    );
+    // G's step: the adversarial loss plus the class weight times (class head's cross-entropy
+    // minus the twin weight times the twin's), on the same noise, labels and dropout masks as
+    // computed here.
+    cfg.g_class_weight = 0.5;
+    cfg.g_twin_weight = 0.25;
+    let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+    let mut g_opt = cfg.g_optimizer.build(&run.g_vs).unwrap();
+    let b = 32;
+    tch::manual_seed(3);
+    let want = tch::no_grad(|| {
+        let z = Tensor::randn([b, cfg.arch.noise_dim], (Kind::Float, Device::Cpu));
+        let labels = Tensor::randint(10, [b], (Kind::Int64, Device::Cpu));
+        let fake = run.generator.forward_t(&z, &labels, true);
+        let h = run.discriminator.forward_heads(&fake, Some(&labels), true);
+        let ce = |t: Option<Tensor>| t.unwrap().cross_entropy_for_logits(&labels);
+        let adv = h.adv.binary_cross_entropy_with_logits::<Tensor>(
+            &h.adv.ones_like(),
+            None,
+            None,
+            tch::Reduction::Mean,
+        );
+        (adv + (ce(h.cls) - ce(h.twin) * 0.25) * 0.5).double_value(&[])
+    });
+    tch::manual_seed(3);
+    let got = generator_step(&run, &mut g_opt, b as usize, Device::Cpu).double_value(&[]);
+    assert!((got - want).abs() < 1e-5, "G's loss {got}, by hand {want}");
+    // Without a class head there is nothing to twin; a twin with D's class loss on fakes is
+    // not TAC-GAN. Both are refused, naming the field.
+    let mut bad = tiny(GanKind::Gan);
+    bad.arch.twin_classifier = true;
+    let err = bad.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("arch.twin_classifier") && err.contains("acgan"),
+        "{err}"
+    );
+    let mut bad = tiny(GanKind::AcGan);
+    bad.arch.twin_classifier = true;
+    let err = bad.validate().unwrap_err().to_string();
+    assert!(err.contains("d_fake_class_weight"), "{err}");
+    bad.d_fake_class_weight = 0.0;
+    bad.validate().unwrap();
+    bad.g_twin_weight = 1.5;
+    let err = bad.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("g_twin_weight") && err.contains("1.5"),
+        "{err}"
+    );
+    bad.g_twin_weight = 0.5;
+    bad.arch.twin_classifier = false;
+    let err = bad.validate().unwrap_err().to_string();
+    assert!(err.contains("arch.twin_classifier"), "{err}");
 }

@@ -117,6 +117,15 @@ pub struct GanArch {
     /// the 14×14 maps.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub g_refine_channels: i64,
+    /// A twin class head in D (TAC-GAN, Gong et al., 2019), for the AC-GANs: a second linear
+    /// head on D's features learns to name the digit a *generated* image was asked to be, and
+    /// G's class loss becomes the first head's cross-entropy minus the twin's. The AC-GAN's
+    /// class loss alone rewards G for drawing the digits its classifier is surest of, which
+    /// narrows each digit toward its easiest forms; the twin's term cancels that pull, so the
+    /// loss rewards matching each digit's real distribution instead. False (the default, and
+    /// what configs without the field read as): no twin.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub twin_classifier: bool,
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -246,6 +255,7 @@ impl GanArch {
             minibatch_std: 0,
             pack: 1,
             g_refine_channels: 0,
+            twin_classifier: false,
         }
     }
 
@@ -299,6 +309,12 @@ impl GanArch {
         anyhow::ensure!(
             !self.projection || self.kind.conditional(),
             "arch.projection needs a class: use it with acgan or conv-acgan, not {}",
+            self.kind.name()
+        );
+        anyhow::ensure!(
+            !self.twin_classifier || self.kind.conditional(),
+            "arch.twin_classifier is a second class head: use it with acgan or conv-acgan, not {} \
+             (it has no class head); set it to false",
             self.kind.name()
         );
         // Fully-connected G and D (noise + 10 classes in, 784 out, and back), or the conv pair.
@@ -576,6 +592,8 @@ pub enum Discriminator {
         adv: Linear,
         /// Class head (AC-GAN).
         cls: Option<Linear>,
+        /// Twin class head, trained on generated digits (`GanArch::twin_classifier`).
+        twin: Option<Linear>,
         /// Class embedding of the projection term (`GanArch::projection`).
         proj: Option<nn::Embedding>,
         /// Group size of the minibatch standard deviation (0: off).
@@ -599,6 +617,8 @@ pub enum Discriminator {
         adv: Linear,
         /// Class head.
         cls: Linear,
+        /// Twin class head, trained on generated digits (`GanArch::twin_classifier`).
+        twin: Option<Linear>,
         /// Class embedding of the projection term (`GanArch::projection`).
         proj: Option<nn::Embedding>,
         /// Group size of the minibatch standard deviation (0: off).
@@ -635,6 +655,8 @@ impl Discriminator {
                     layers,
                     adv: linear("adv", h1 + mbstd, 1),
                     cls: arch.kind.conditional().then(|| linear("cls", h1, 10)),
+                    twin: (arch.twin_classifier && arch.kind.conditional())
+                        .then(|| linear("twin", h1, 10)),
                     proj: proj(h1),
                     mbstd: arch.minibatch_std,
                     pack: arch.pack,
@@ -654,6 +676,7 @@ impl Discriminator {
                     bn2: (!sn).then(|| init.batch_norm(p / "bn2", 2 * c)),
                     adv: linear("adv", 2 * c * 49 + mbstd, 1),
                     cls: linear("cls", 2 * c * 49, 10),
+                    twin: arch.twin_classifier.then(|| linear("twin", 2 * c * 49, 10)),
                     proj: proj(2 * c * 49),
                     mbstd: arch.minibatch_std,
                     dropout: arch.d_dropout,
@@ -678,11 +701,19 @@ impl Discriminator {
         labels: Option<&Tensor>,
         train: bool,
     ) -> (Tensor, Option<Tensor>) {
-        let (h, adv, cls, proj, mbstd) = match self {
+        let heads = self.forward_heads(x, labels, train);
+        (heads.adv, heads.cls)
+    }
+
+    /// Every head's logits for `x`, as [`Discriminator::forward_labeled`] plus the twin class
+    /// head's (`GanArch::twin_classifier`), all read from the same features.
+    pub fn forward_heads(&self, x: &Tensor, labels: Option<&Tensor>, train: bool) -> Heads {
+        let (h, adv, cls, twin, proj, mbstd) = match self {
             Discriminator::Dense {
                 layers,
                 adv,
                 cls,
+                twin,
                 proj,
                 mbstd,
                 pack,
@@ -693,7 +724,7 @@ impl Discriminator {
                 for l in layers {
                     h = leaky(l.forward_t(&h, train), *slope).dropout(*dropout, train);
                 }
-                (h, adv, cls.as_ref(), proj, *mbstd)
+                (h, adv, cls.as_ref(), twin, proj, *mbstd)
             }
             Discriminator::Conv {
                 conv1,
@@ -701,6 +732,7 @@ impl Discriminator {
                 bn2,
                 adv,
                 cls,
+                twin,
                 proj,
                 mbstd,
                 dropout,
@@ -715,7 +747,7 @@ impl Discriminator {
                 let h = leaky(h, *slope)
                     .dropout(*dropout, train)
                     .view([-1, 2 * c * 49]);
-                (h, adv, Some(cls), proj, *mbstd)
+                (h, adv, Some(cls), twin, proj, *mbstd)
             }
         };
         let mut logit = if mbstd > 0 {
@@ -727,8 +759,24 @@ impl Discriminator {
         if let (Some(e), Some(y)) = (proj, labels) {
             logit += (y.apply(e) * &h).sum_dim_intlist(1, false, Kind::Float);
         }
-        (logit, cls.map(|c| c.forward_t(&h, train)))
+        Heads {
+            adv: logit,
+            cls: cls.map(|c| c.forward_t(&h, train)),
+            twin: twin.as_ref().map(|t| t.forward_t(&h, train)),
+        }
     }
+}
+
+/// The discriminator's outputs for a batch ([`Discriminator::forward_heads`]).
+#[derive(Debug)]
+pub struct Heads {
+    /// Real/fake logits `[b]` (`[⌈b / pack⌉]` with `GanArch::pack`), with the projection term
+    /// when labels were given.
+    pub adv: Tensor,
+    /// Class logits `[b, 10]` (AC-GANs).
+    pub cls: Option<Tensor>,
+    /// Twin class logits `[b, 10]` (`GanArch::twin_classifier`).
+    pub twin: Option<Tensor>,
 }
 
 #[cfg(test)]
@@ -857,6 +905,40 @@ mod tests {
         let before = eval(&g);
         g.set_standing_stats(&[]);
         assert!(eval(&g).equal(&before));
+    }
+
+    #[test]
+    fn a_twin_class_head_reads_the_same_features_and_is_off_unless_asked() {
+        for kind in [GanKind::AcGan, GanKind::ConvAcGan] {
+            let arch = GanArch {
+                twin_classifier: true,
+                ..GanArch::new(kind)
+            };
+            let vs = nn::VarStore::new(Device::Cpu);
+            let d = Discriminator::new(&vs.root(), &arch);
+            let vars = vs.variables();
+            let width = vars["cls.weight"].size()[1];
+            assert_eq!(vars["twin.weight"].size(), [10, width], "{kind:?}");
+            let x = Tensor::rand([6, 1, 28, 28], (Kind::Float, Device::Cpu));
+            let h = tch::no_grad(|| d.forward_heads(&x, None, false));
+            assert_eq!(h.twin.as_ref().unwrap().size(), [6, 10]);
+            // The twin is a separate head: its logits are not the class head's.
+            assert!(!h.twin.unwrap().equal(&h.cls.unwrap()));
+            let (adv, _) = tch::no_grad(|| d.forward_t(&x, false));
+            assert!(adv.equal(&h.adv));
+        }
+        let plain = GanArch::new(GanKind::ConvAcGan);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let d = Discriminator::new(&vs.root(), &plain);
+        assert!(!vs.variables().contains_key("twin.weight"));
+        let x = Tensor::rand([2, 1, 28, 28], (Kind::Float, Device::Cpu));
+        assert!(tch::no_grad(|| d.forward_heads(&x, None, false))
+            .twin
+            .is_none());
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json.get("twin_classifier").is_none(), "{json}");
+        let read: GanArch = serde_json::from_value(json).unwrap();
+        assert!(!read.twin_classifier);
     }
 
     #[test]

@@ -8,6 +8,6 @@ pub mod matcher;
 pub use matcher::Matcher;
 pub mod gan;
 pub mod spectral;
-pub use gan::{Discriminator, GanArch, GanKind, Generator, WeightInit};
+pub use gan::{Discriminator, GanArch, GanKind, Generator, Heads, WeightInit};
 pub mod classifier;
 pub use classifier::{ClassifierArch, DigitClassifier};

@@ -54,6 +54,14 @@ pub struct GanConfig {
     /// AC-GAN's known loss of variety within a class). Configs without the field read as 1.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub g_class_weight: f64,
+    /// With a twin class head (`GanArch::twin_classifier`): how much of the twin's
+    /// cross-entropy G's class loss subtracts, `class − g_twin_weight · twin`. 1 is TAC-GAN's
+    /// full cancellation of the pull toward the easiest forms of each digit; below 1 cancels
+    /// part of it (from a random start, the full term can hold G at noise: noise leaves the twin
+    /// at its largest loss, and leaving it costs G that loss). Configs without the field read
+    /// as 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub g_twin_weight: f64,
     /// The adversarial loss: `bce` (the default; non-saturating for G) or `hinge`.
     #[serde(default, skip_serializing_if = "AdvLoss::is_bce")]
     pub loss: AdvLoss,
@@ -198,6 +206,7 @@ impl GanConfig {
             real_label: 0.9,
             d_fake_class_weight: if kind == GanKind::ConvAcGan { 0.0 } else { 1.0 },
             g_class_weight: 1.0,
+            g_twin_weight: 1.0,
             loss: AdvLoss::Bce,
             r1_gamma: if kind == GanKind::ConvAcGan { 0.1 } else { 0.0 },
             lr_schedule: LrSchedule::Constant,
@@ -244,6 +253,25 @@ impl GanConfig {
             self.g_class_weight.is_finite() && self.g_class_weight >= 0.0,
             "g_class_weight must be a finite number >= 0, got {}",
             self.g_class_weight
+        );
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.g_twin_weight),
+            "g_twin_weight is the share of the twin head's loss that G's class loss subtracts: \
+             from 0 to 1 (1 is TAC-GAN's), got {}",
+            self.g_twin_weight
+        );
+        anyhow::ensure!(
+            self.g_twin_weight == 1.0 || self.arch.twin_classifier,
+            "g_twin_weight {} weighs the twin class head's loss, and this config has no twin \
+             head: set arch.twin_classifier to true, or leave g_twin_weight out",
+            self.g_twin_weight
+        );
+        anyhow::ensure!(
+            !self.arch.twin_classifier || self.d_fake_class_weight == 0.0,
+            "arch.twin_classifier trains its own class head on generated digits, and \
+             d_fake_class_weight {} would train the real-digit class head on them too, which \
+             TAC-GAN does not do: set d_fake_class_weight to 0",
+            self.d_fake_class_weight
         );
         anyhow::ensure!(
             self.r1_gamma.is_finite() && self.r1_gamma >= 0.0,
@@ -484,7 +512,8 @@ fn bce(logits: &Tensor, target: f64) -> Tensor {
 
 /// One discriminator step on a real batch and a fake batch with the same labels: real/fake loss,
 /// plus for AC-GANs the class loss on the real batch and, weighted by `d_fake_class_weight`, on
-/// the fake one, and with `r1_gamma` > 0 the R1 penalty on the real batch. Returns (loss,
+/// the fake one, the twin head's class loss on the fake batch (`GanArch::twin_classifier`), and
+/// with `r1_gamma` > 0 the R1 penalty on the real batch. Returns (loss,
 /// mean D(real), mean D(fake)) as scalar tensors on the device, so that the loop reads nothing
 /// back per step. Only the discriminator's weights change.
 pub fn discriminator_step(
@@ -505,7 +534,8 @@ pub fn discriminator_step(
         real.shallow_clone()
     };
     let (adv_r, cls_r) = run.discriminator.forward_labeled(&real, Some(labels), true);
-    let (adv_f, cls_f) = run.discriminator.forward_labeled(&fake, Some(labels), true);
+    let fake_heads = run.discriminator.forward_heads(&fake, Some(labels), true);
+    let (adv_f, cls_f) = (fake_heads.adv, fake_heads.cls);
     let mut loss = cfg.loss.discriminator(&adv_r, &adv_f, cfg.real_label);
     if cfg.r1_gamma > 0.0 {
         loss += r1_penalty(&adv_r, &real) * (cfg.r1_gamma / 2.0);
@@ -516,6 +546,9 @@ pub fn discriminator_step(
         if w > 0.0 {
             loss += cf.cross_entropy_for_logits(labels) * w;
         }
+    }
+    if let Some(twin) = fake_heads.twin {
+        loss += twin.cross_entropy_for_logits(labels);
     }
     opt.backward_step(&loss);
     let pr = adv_r.detach().sigmoid().mean(Kind::Float);
@@ -536,7 +569,8 @@ pub fn r1_penalty(logits: &Tensor, x: &Tensor) -> Tensor {
 }
 
 /// One generator step (the adversarial loss of [`GanConfig::loss`], plus for AC-GANs the class
-/// loss weighted by `g_class_weight`). Only the generator's weights change: the discriminator's weights are taken out of
+/// loss weighted by `g_class_weight`; with a twin class head, that weight times the class head's
+/// cross-entropy minus `g_twin_weight` times the twin's, TAC-GAN's class loss). Only the generator's weights change: the discriminator's weights are taken out of
 /// autograd for the step, so no gradient is computed for them at all.
 pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Device) -> Tensor {
     for p in &run.d_params {
@@ -545,12 +579,14 @@ pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Devic
     let z = Tensor::randn([b as i64, run.config.arch.noise_dim], (Kind::Float, device));
     let labels = Tensor::randint(10, [b as i64], (Kind::Int64, device));
     let fake = run.generator.forward_t(&z, &labels, true);
-    let (adv, cls) = run
-        .discriminator
-        .forward_labeled(&fake, Some(&labels), true);
-    let mut loss = run.config.loss.generator(&adv);
-    if let Some(c) = cls {
-        loss += c.cross_entropy_for_logits(&labels) * run.config.g_class_weight;
+    let heads = run.discriminator.forward_heads(&fake, Some(&labels), true);
+    let mut loss = run.config.loss.generator(&heads.adv);
+    if let Some(c) = heads.cls {
+        let mut class_loss = c.cross_entropy_for_logits(&labels);
+        if let Some(twin) = heads.twin {
+            class_loss -= twin.cross_entropy_for_logits(&labels) * run.config.g_twin_weight;
+        }
+        loss += class_loss * run.config.g_class_weight;
     }
     opt.backward_step(&loss);
     for p in &run.d_params {
