@@ -1651,7 +1651,9 @@ rates for half the recipe's length and compared with the same run without it:
   time than widening: only the last layer grows, and one small layer is added.
 
 Each change was trained from seeds 5 and 1, and each seed's rows start with its run without a
-change. All rows trained on the same machine. Read each
+change. The last two rows follow the seed-5 runs with and without the width to the recipe's
+full length: does the wider model keep its lead with twice the training, or does the narrow one
+catch up? All rows trained on the same machine. Read each
 change against the row of its own seed, then ask of the gains: are they larger than the gaps
 between seeds that this notebook has shown? Compare the two seeds of the unchanged run here
 with the recipe's two seeds after its full length in the table of doubled rates, and with the
@@ -1672,7 +1674,9 @@ it.
     ("seed 1, doubled rates, 32 channels", "e20-r01-lr4-s1"),
     ("seed 1, doubled rates, 64 channels", "e20-r01-lr4-c64-s1"),
     ("seed 1, doubled rates, refinement stage of 16 maps", "e20-r01-lr4-g16-s1"),
-], "Wider models and a refinement stage in G, 20 epochs each (full-profile scorers)")?"""),
+    ("seed 5, doubled rates, 32 channels, trained on to 40 epochs", "e40-r01-lr4"),
+    ("seed 5, doubled rates, 64 channels, trained on to 40 epochs", "e40-r01-lr4-c64"),
+], "Wider models and a refinement stage in G, 20 epochs (last two rows: 40) each (full-profile scorers)")?"""),
     md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
 digits only, R1 at γ = 0.1, constant learning rates at the recipe's rate, 32 base channels, no
