@@ -1642,7 +1642,8 @@ The step sizes moved the scores by about as much as a new seed does. The next le
 models themselves. This model is small: its generator draws the image straight from 32 maps of
 14×14, so each output pixel is one linear read of the maps around it, and how a stroke's edge or
 width can vary is limited by what those maps carry. Two changes, each trained with the doubled
-rates for half the recipe's length and compared with the same run without it:
+rates for half the recipe's length (the last two rows: its full length) and compared with the
+same run without it:
 
 - **wider**: `arch.conv_channels` 64 instead of 32, in both G and D (twice the time per epoch);
 - **one layer deeper at the end of G**: `arch.g_refine_channels` 16. G's last transposed
@@ -1652,7 +1653,7 @@ rates for half the recipe's length and compared with the same run without it:
 
 Each change was trained from seeds 5 and 1, and each seed's rows start with its run without a
 change. The last two rows follow the seed-5 runs with and without the width to the recipe's
-full length: does the wider model keep its lead with twice the training, or does the narrow one
+full length: with twice the training, does the wider model stay ahead, or does the narrow one
 catch up? All rows trained on the same machine. Read each
 change against the row of its own seed, then ask of the gains: are they larger than the gaps
 between seeds that this notebook has shown? Compare the two seeds of the unchanged run here

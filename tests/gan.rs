@@ -45,8 +45,16 @@ fn one_d_step(
 fn one_d_step_changes_only_d_and_one_g_step_only_g() {
     common::single_thread();
     let _rng = common::rng_lock();
-    for kind in [GanKind::Gan, GanKind::AcGan, GanKind::ConvAcGan] {
-        let cfg = tiny(kind);
+    let mut twin = tiny(GanKind::ConvAcGan);
+    twin.arch.twin_classifier = true;
+    let configs = [
+        tiny(GanKind::Gan),
+        tiny(GanKind::AcGan),
+        tiny(GanKind::ConvAcGan),
+        twin,
+    ];
+    for cfg in configs {
+        let kind = cfg.arch.kind;
         let run = GanRun::new(&cfg, Device::Cpu).unwrap();
         let mut d_opt = cfg.d_optimizer.build(&run.d_vs).unwrap();
         let mut g_opt = cfg.g_optimizer.build(&run.g_vs).unwrap();
@@ -65,6 +73,12 @@ fn one_d_step_changes_only_d_and_one_g_step_only_g() {
             assert!(
                 d_changed.iter().any(|n| n.starts_with("cls")),
                 "{kind:?}: the class head was not trained: {d_changed:?}"
+            );
+        }
+        if cfg.arch.twin_classifier {
+            assert!(
+                d_changed.iter().any(|n| n.starts_with("twin")),
+                "the twin head was not trained: {d_changed:?}"
             );
         }
         let _ = generator_step(&run, &mut g_opt, 32, Device::Cpu);
@@ -920,17 +934,31 @@ fn a_twin_class_head_learns_the_generated_digits_and_g_subtracts_its_loss() {
     common::single_thread();
     let _rng = common::rng_lock();
     let (_, real, y) = real_batch();
-    // D's step: the twin head's class loss on the generated batch is added; the other weights
-    // are built as without a twin (it is D's last layer), so the difference is that loss alone,
-    // about ln 10 for a fresh head, and the step trains the twin's weights.
+    // D's step: the twin head's class loss on the generated batch, with the labels G was given,
+    // is added; the other weights are built as without a twin (it is D's last layer), so the
+    // difference is that loss alone, computed here on the same noise and dropout masks.
     let (plain, _) = one_d_step(|_| {}, &real, &y);
     let (twin, after) = one_d_step(|cfg| cfg.arch.twin_classifier = true, &real, &y);
-    let added = twin - plain;
-    assert!((added - 10f64.ln()).abs() < 0.5, "the twin adds {added}");
     let mut cfg = tiny(GanKind::ConvAcGan);
     cfg.arch.twin_classifier = true;
     let run = GanRun::new(&cfg, Device::Cpu).unwrap();
     let before = common::snapshot(&run.d_vs);
+    tch::manual_seed(11);
+    let twin_loss = tch::no_grad(|| {
+        let z = Tensor::randn([32, cfg.arch.noise_dim], (Kind::Float, Device::Cpu));
+        let fake = run.generator.forward_t(&z, &y, true);
+        let _ = run.discriminator.forward_labeled(&real, Some(&y), true);
+        let h = run.discriminator.forward_heads(&fake, Some(&y), true);
+        h.twin
+            .unwrap()
+            .cross_entropy_for_logits(&y)
+            .double_value(&[])
+    });
+    let added = twin - plain;
+    assert!(
+        (added - twin_loss).abs() < 1e-4,
+        "the twin adds {added}, its loss on the generated batch is {twin_loss}"
+    );
     assert!(before.contains_key("twin.weight"), "{:?}", before.keys());
     let changed = common::changed(&before, &after);
     assert!(

@@ -655,9 +655,10 @@ impl Discriminator {
                     layers,
                     adv: linear("adv", h1 + mbstd, 1),
                     cls: arch.kind.conditional().then(|| linear("cls", h1, 10)),
+                    proj: proj(h1),
+                    // Built last, so that the other layers start as they do without it.
                     twin: (arch.twin_classifier && arch.kind.conditional())
                         .then(|| linear("twin", h1, 10)),
-                    proj: proj(h1),
                     mbstd: arch.minibatch_std,
                     pack: arch.pack,
                     dropout: arch.d_dropout,
@@ -676,8 +677,9 @@ impl Discriminator {
                     bn2: (!sn).then(|| init.batch_norm(p / "bn2", 2 * c)),
                     adv: linear("adv", 2 * c * 49 + mbstd, 1),
                     cls: linear("cls", 2 * c * 49, 10),
-                    twin: arch.twin_classifier.then(|| linear("twin", 2 * c * 49, 10)),
                     proj: proj(2 * c * 49),
+                    // Built last, so that the other layers start as they do without it.
+                    twin: arch.twin_classifier.then(|| linear("twin", 2 * c * 49, 10)),
                     mbstd: arch.minibatch_std,
                     dropout: arch.d_dropout,
                     slope: arch.leaky_slope,

@@ -57,9 +57,7 @@ pub struct GanConfig {
     /// With a twin class head (`GanArch::twin_classifier`): how much of the twin's
     /// cross-entropy G's class loss subtracts, `class − g_twin_weight · twin`. 1 is TAC-GAN's
     /// full cancellation of the pull toward the easiest forms of each digit; below 1 cancels
-    /// part of it (from a random start, the full term can hold G at noise: noise leaves the twin
-    /// at its largest loss, and leaving it costs G that loss). Configs without the field read
-    /// as 1.
+    /// part of it, a smaller change to the AC-GAN's loss. Configs without the field read as 1.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub g_twin_weight: f64,
     /// The adversarial loss: `bce` (the default; non-saturating for G) or `hinge`.
@@ -569,8 +567,8 @@ pub fn r1_penalty(logits: &Tensor, x: &Tensor) -> Tensor {
 }
 
 /// One generator step (the adversarial loss of [`GanConfig::loss`], plus for AC-GANs the class
-/// loss weighted by `g_class_weight`; with a twin class head, that weight times the class head's
-/// cross-entropy minus `g_twin_weight` times the twin's, TAC-GAN's class loss). Only the generator's weights change: the discriminator's weights are taken out of
+/// loss weighted by `g_class_weight`; with a twin class head, TAC-GAN's class loss
+/// `g_class_weight · (CE_class − g_twin_weight · CE_twin)`). Only the generator's weights change: the discriminator's weights are taken out of
 /// autograd for the step, so no gradient is computed for them at all.
 pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Device) -> Tensor {
     for p in &run.d_params {
