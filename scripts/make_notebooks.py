@@ -1679,9 +1679,46 @@ it.
     ("seed 5, doubled rates, 64 channels, trained on to 40 epochs", "e40-r01-lr4-c64"),
 ], "Wider models and a refinement stage in G, 20 epochs (last two rows: 40) each (full-profile scorers)")?"""),
     md("""
+### A twin class head: the AC-GAN's pull toward easy digits
+
+Every table so far has the same shape: class consistency at the top, recall well below the
+floor's. Part of that may come from the AC-GAN's own loss. G is rewarded when D's class head
+names the digit it was asked for, and the surest way to be named right is to draw the forms of
+each digit that are easiest to name: an upright 1, a closed 4. That reward narrows the variety
+within each digit.
+
+TAC-GAN (Gong et al., 2019) gives D a **twin class head** (`arch.twin_classifier`): a second
+linear head on the same features, trained to name the digit each *generated* image was asked to
+be. G's class loss becomes the class head's loss minus the twin's. If G draws only the easiest
+forms, the twin names them as easily as the class head does, and the subtraction takes away
+the reward for them; what is left rewards digits that the class head names the way it names
+real ones. `g_twin_weight` sets how much of the twin's loss is subtracted: 1 is TAC-GAN's, 0.3
+a partial cancellation.
+
+The table compares runs with the doubled rates for half the recipe's length, each seed's rows
+starting with its run without a twin. Ask of it: did recall rise, which is what the twin is
+for, and from both seeds? What did it cost in class consistency? And the partial
+cancellation: should a third of the correction do a third of the good?
+
+The twin changes the losses, not only the model. Setting `arch.twin_classifier` in this
+notebook's config builds the head, but the step cells at the top decide what is trained, and
+they leave it out. To train it here, read the twin's logits with
+`gan.discriminator.forward_heads(&fake, None, true).twin`: in `d_step` add their cross-entropy
+against `labels` to D's loss, and in `g_step` subtract theirs from G's class loss. The runs in
+the table used the library's steps, `train::gan::discriminator_step` and
+`train::gan::generator_step`, which do exactly that.
+"""),
+    code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
+    ("seed 5, doubled rates, no twin", "e20-r01-lr4"),
+    ("seed 5, doubled rates, twin head, a third of its loss subtracted", "e20-r01-lr4-tac03"),
+    ("seed 5, doubled rates, twin head (TAC-GAN)", "e20-r01-lr4-tac10"),
+    ("seed 1, doubled rates, no twin", "e20-r01-lr4-s1"),
+    ("seed 1, doubled rates, twin head (TAC-GAN)", "e20-r01-lr4-tac10-s1"),
+], "A twin class head in D (TAC-GAN), 20 epochs each (full-profile scorers)")?"""),
+    md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
 digits only, R1 at γ = 0.1, constant learning rates at the recipe's rate, 32 base channels, no
-refinement stage, and the number of epochs from the table of the run scored as it trains: the
+refinement stage, no twin class head, and the number of epochs from the table of the run scored as it trains: the
 model at the top of this notebook.
 """),
     md("""
