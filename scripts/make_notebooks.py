@@ -1702,11 +1702,12 @@ cancellation: should a third of the correction do a third of the good?
 
 The twin changes the losses, not only the model. Setting `arch.twin_classifier` in this
 notebook's config builds the head, but the step cells at the top decide what is trained, and
-they leave it out. To train it here, read the twin's logits with
-`gan.discriminator.forward_heads(&fake, None, true).twin`: in `d_step` add their cross-entropy
-against `labels` to D's loss, and in `g_step` subtract theirs from G's class loss. The runs in
-the table used the library's steps, `train::gan::discriminator_step` and
-`train::gan::generator_step`, which do exactly that.
+they leave it out. To train it here, replace `forward_t(&fake, true)` in both step cells with
+`forward_heads(&fake, None, true)`, which reads every head from the same pass (`.adv`, `.cls`,
+`.twin`): in `d_step` add the cross-entropy of the twin's logits against `labels` to D's loss,
+and in `g_step` subtract `g_twin_weight` times theirs from G's class loss. The runs in the table
+used the library's steps, `train::gan::discriminator_step` and `train::gan::generator_step`,
+which do that.
 """),
     code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
     ("seed 5, doubled rates, no twin", "e20-r01-lr4"),

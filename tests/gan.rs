@@ -356,7 +356,7 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
     // A twin class head (TAC-GAN), seed 5: the full subtraction is ahead of the run without it
     // on both scorers' Fréchet distance and recall, by less than the seed spread on the
     // selecting scorer; a third of it is behind on both. At the recipe's rates G draws digits
-    // from the first epochs (class consistency at least 90 % after 4).
+    // from the first epochs (class consistency at least 85 % after 4; noise would score 10 %).
     for s in Scorer::ALL {
         let base = score(&run("e20-r01-lr4"), s);
         let (full, third) = (
@@ -373,7 +373,7 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
             "{s:?}"
         );
         assert!(
-            score(&run("e4-r01-tac10"), s).class_consistency.unwrap() >= 0.9,
+            score(&run("e4-r01-tac10"), s).class_consistency.unwrap() >= 0.85,
             "{s:?}"
         );
     }
