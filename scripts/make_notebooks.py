@@ -1449,10 +1449,11 @@ convolutional architecture". Here is that experiment. The **DCGAN-style** genera
 class to a 128×7×7 feature map, then two transposed convolutions (128 → 64 → 1 channels, batch
 normalisation between them) upsample it to 28×28; the discriminator uses two strided convolutions
 (64 and 128 channels). It is small enough to train on a CPU. It began at half that width, which
-trains in half the time, and the story of its recipe below ends with why it grew. Convolutions share weights across
+trains faster, and the story of its recipe below ends with why it grew. Convolutions share weights across
 positions, so a stroke is drawn the same way wherever it is — exactly what the fully connected
-generator could not do. The training code is the same as in notebook 5; three of its settings
-differ, for reasons measured further down.
+generator could not do. The training code is the same as in notebook 5; some of its settings
+differ (the learning rates, and three that act inside the training steps), for reasons measured
+further down.
 """),
     *SETUP,
     shared(code("""let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
@@ -1609,44 +1610,45 @@ weight, only within the noise of a seed. Compare these rows with each other.
     md("""
 ### Doubled rates: two seeds, followed to the recipe's length
 
-One seed is one sample of a recipe, and two seeds of the same recipe can differ by more than two
-recipes do (the R1 table with two seeds shows how much). So before the doubled rates could
-replace the recipe's, both rates were trained from two seeds, 5 and 1, for the recipe's full
+In this section "the recipe" is the model as it was then: 32 base channels and the first
+recipe's learning rates. One seed is one sample of a recipe, and two seeds of the same recipe can
+differ by more than two recipes do (the R1 table with two seeds shows how much). So before the
+doubled rates could replace the recipe's, both rates were trained from two seeds, 5 and 1, for the recipe's full
 number of epochs, and the table below reads those recorded runs. The doubled-rate runs were
 scored halfway, three quarters of the way and at the end, from copies of the generator taken as
 it trained. Questions to ask of it: halfway, how far along is each doubled-rate run against
-the recipe-rate rows of its seed? Does it keep improving to the end? Watch precision and recall move in opposite directions: a generator whose
+the rows of its seed at the first recipe's rates? Does it keep improving to the end? Watch precision and recall move in opposite directions: a generator whose
 precision keeps rising while its recall falls is drawing from a narrower part of each digit's
-variety, even if its Fréchet distance still looks good. And which would you ship: the recipe's
-rate for the whole length, or the doubled rate for half of it, in half the time?
+variety, even if its Fréchet distance still looks good. And which would you ship: the first
+recipe's rate for the whole length, or the doubled rate for half of it, in half the time?
 
 All rows but one trained on the same machine, the one of the step-size table above. The
 exception is the run shipped before the width, trained on the other kind of CPU, so the seed-5 rows at the end of
 training are two samples rather than a controlled pair; the seed-1 rows are a controlled pair.
 """),
     code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
-    ("seed 5, recipe rates, 20 epochs", "e20-r01-rerun"),
-    ("seed 5, recipe rates, 40 epochs (shipped before the width; the other CPU kind)", "e40-r01"),
+    ("seed 5, first recipe's rates, 20 epochs", "e20-r01-rerun"),
+    ("seed 5, first recipe's rates, 40 epochs (shipped before the width; the other CPU kind)", "e40-r01"),
     ("seed 5, doubled rates, 20 epochs", "e20-r01-lr4"),
     ("seed 5, doubled rates, 30 epochs", "e30-r01-lr4"),
     ("seed 5, doubled rates, 40 epochs", "e40-r01-lr4"),
-    ("seed 1, recipe rates, 30 epochs", "e30-r01-s1"),
-    ("seed 1, recipe rates, 40 epochs", "e40-r01-s1"),
+    ("seed 1, first recipe's rates, 30 epochs", "e30-r01-s1"),
+    ("seed 1, first recipe's rates, 40 epochs", "e40-r01-s1"),
     ("seed 1, doubled rates, 20 epochs", "e20-r01-lr4-s1"),
     ("seed 1, doubled rates, 30 epochs", "e30-r01-lr4-s1"),
     ("seed 1, doubled rates, 40 epochs", "e40-r01-lr4-s1"),
-], "Recipe and doubled learning rates, seeds 5 and 1 (full-profile scorers)")?"""),
+], "The first recipe's and doubled learning rates, 32 channels, seeds 5 and 1 (full-profile scorers)")?"""),
     md("""
-### A sixth change: wider, or one layer deeper
+### A sixth change: wider (and a layer deeper, tried too)
 
 The step sizes moved the scores by about as much as a new seed does. The next levers change the
 models themselves. The model was then half as wide as now: its generator drew the image straight
 from 32 maps of 14×14, so each output pixel was one linear read of the maps around it, and how a
 stroke's edge or width could vary was limited by what those maps carried. Two changes, each trained with the doubled
-rates for half the recipe's length (the last two rows: its full length) and compared with the
+rates for half the recipe's length (the last four rows: its full length) and compared with the
 same run without it:
 
-- **wider**: `arch.conv_channels` 64 instead of 32, in both G and D (twice the time per epoch);
+- **wider**: `arch.conv_channels` 64 instead of 32, in both G and D (more than twice the time per epoch);
 - **one layer deeper at the end of G**: `arch.g_refine_channels` 16. G's last transposed
   convolution then draws 16 maps at 28×28 instead of the image, and after batch norm and ReLU a
   3×3 convolution mixes each pixel's neighbourhood of them into the image. It costs far less
@@ -1664,8 +1666,9 @@ take the largest gap seen at this scale. A gain smaller than that could be the s
 
 To try a change yourself: in the full profile set `retrain = true` (otherwise the training cell
 loads the shipped run, whatever its config says), make that cell's config mutable and set the
-field (`conv_cfg.arch.g_refine_channels = 16;`). For a run like the table's, also set
-`conv_cfg.epochs` to half the recipe's and both optimizers' `lr` to twice theirs. Give the run
+field (`conv_cfg.arch.g_refine_channels = 16;`). For a run like the table's rows without the
+width, also set `conv_cfg.epochs` to half the recipe's and `conv_cfg.arch.conv_channels` to half
+the default's; the default learning rates are the doubled ones the table used. Give the run
 folder a new name if you want to keep the run that is there: training into a folder replaces
 it.
 """),
@@ -1685,11 +1688,12 @@ it.
 Width with the doubled rates is now the recipe: 64 base channels and both learning rates at twice
 the earlier recipe's, for the recipe's full length. Check the choice against the tables yourself.
 At the full length, is the wider run ahead of the narrow one from both seeds, on both scorers?
-Is each gain larger than the gap between the recipe's two seeds at its full length in the table
-of doubled rates? And against the recipe before it (the recipe rates at 32 channels, in that table): is it
-ahead from both seeds? The shipped generator is the seed-5 wide run. The refinement stage, one
-seed for and one against, stays an option. Width costs time: on a CPU each epoch takes about
-twice as long (the training cell prints the expected time before it starts).
+Compare each seed's gain with the gaps between seeds at the full length in the table of doubled
+rates, both at the first recipe's rates and at the doubled ones: which gain is beyond every such
+gap, and which is not? And against the recipe before it (the first recipe's rates at 32
+channels, in that table): is the wider model ahead from both seeds? The shipped generator is the seed-5 wide run. The refinement stage, one
+seed for and one against, stays an option. Width costs time: on a CPU each epoch takes more
+than twice as long (the training cell prints the expected time before it starts).
 """),
     md("""
 ### A twin class head: the AC-GAN's pull toward easy digits

@@ -163,7 +163,7 @@ impl GanConfig {
     /// (rows `e20-r01`, `e30-r01`, `e40-r01`). Its learning rates, 4·10⁻⁴ for both networks
     /// (2·10⁻⁴ for the others), go with its 64 channels (`GanArch::new`): together they beat the
     /// recipe before them (32 channels, 2·10⁻⁴) after 40 epochs from two seeds (rows
-    /// `e40-r01-lr4-c64*` against `e40-r01*`).
+    /// `e40-r01-lr4-c64` and `e40-r01-lr4-c64-s1` against `e40-r01` and `e40-r01-s1`).
     pub fn new(kind: GanKind, profile: Profile) -> Self {
         let adam = |lr| OptimizerConfig {
             beta1: 0.5,
