@@ -16,6 +16,9 @@
   epoch from N on into runs/variants/NAME-snaps/eEPOCH, a run folder that `latentlab gan sample`
   and `cargo run --example gan_shares` read (how the digit mix of the FC GAN variants was
   followed over epochs).
+- With --continue-from RUN (a run folder, e.g. runs/variants/e40-r01-lr4-c64), the variant trains
+  that run on from its saved state instead of from scratch (`latentlab gan train
+  --continue-from`): the base is RUN's config, and only `epochs` and `lr_schedule` may be set.
 - LATENTLAB_BIN names the latentlab binary (default: `latentlab` on the PATH).
 """
 import argparse
@@ -81,9 +84,14 @@ def main():
     ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
     ap.add_argument("--snapshots-from", type=int, metavar="EPOCH",
                     help="copy the generator after each epoch from EPOCH on into runs/variants/NAME-snaps/")
-    ap.add_argument("--base", default=str(ROOT / "data" / "checkpoints" / "gan-conv-acgan" / "config.json"),
-                    help="the config to change (default: the shipped checkpoint's, the current recipe)")
+    ap.add_argument("--base", help="the config to change (default: the shipped checkpoint's, the "
+                    "current recipe; with --continue-from, that run's)")
+    ap.add_argument("--continue-from", metavar="RUN",
+                    help="train this run folder on (more epochs) instead of starting from scratch")
     args = ap.parse_args()
+    if args.base is None:
+        args.base = str(Path(args.continue_from) / "config.json" if args.continue_from
+                        else ROOT / "data" / "checkpoints" / "gan-conv-acgan" / "config.json")
     if not args.name.replace("-", "").replace("_", "").isalnum():
         sys.exit(f"NAME '{args.name}': use letters, digits, - and _ only")
     cfg = json.loads(Path(args.base).read_text())
@@ -104,6 +112,8 @@ def main():
     tmp.write_text(json.dumps(cfg, indent=2) + "\n")
     tmp.replace(cfg_file)
     train = [exe, "gan", "train", "--config", str(cfg_file), "--out", str(run)]
+    if args.continue_from:
+        train += ["--continue-from", args.continue_from]
     if args.snapshots_from is None:
         subprocess.run(train, check=True)
     else:

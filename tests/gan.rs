@@ -6,7 +6,7 @@ use latentlab::data::{DatasetKind, Split};
 use latentlab::models::GanKind;
 use latentlab::prelude::*;
 use latentlab::train::gan::{discriminator_step, generator_step, GanRun};
-use latentlab::train::{train_gan, GanConfig};
+use latentlab::train::{train_gan, GanConfig, History};
 
 fn tiny(kind: GanKind) -> GanConfig {
     let mut c = GanConfig::new(kind, Profile::Quick);
@@ -107,10 +107,11 @@ fn a_nan_loss_stops_training_with_epoch_and_step() {
 }
 
 #[test]
-fn a_finished_run_is_reused_and_more_epochs_refused() {
+fn a_finished_run_is_reused_and_trained_on_exactly_in_a_new_folder() {
+    use latentlab::train::branch_gan;
     common::single_thread();
     let _rng = common::rng_lock();
-    let dir = tempfile::tempdir().unwrap();
+    let one_dir = tempfile::tempdir().unwrap();
     let data = common::small(DatasetKind::Mnist, Split::Train, 256);
     let mut cfg = tiny(GanKind::Gan);
     cfg.epochs = 1;
@@ -119,11 +120,11 @@ fn a_finished_run_is_reused_and_more_epochs_refused() {
         epoch: 2,
         d_steps: 2,
     }];
-    let first = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
+    let first = train_gan(&cfg, &data, Some(one_dir.path()), &mut Progress::Silent).unwrap();
     assert_eq!(first.history.epochs.len(), 1);
     // More epochs is another config: refused, naming the difference, the folder unchanged.
     cfg.epochs = 2;
-    let err = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent)
+    let err = train_gan(&cfg, &data, Some(one_dir.path()), &mut Progress::Silent)
         .unwrap_err()
         .to_string();
     assert!(err.contains("epochs: 1 in the folder, 2 now"), "{err}");
@@ -135,11 +136,81 @@ fn a_finished_run_is_reused_and_more_epochs_refused() {
         first.history.epochs[0].train_loss
     );
     assert_eq!(two.history.steps["d_loss"].len(), 12);
+    // The resume file is kept as the final state, for training on.
     assert!(!dir.path().join("resume.safetensors").exists());
+    assert!(dir.path().join("final-state.safetensors").exists());
     // A finished run is loaded, not retrained; the saved history of a k = 2 epoch reads back
     // (no NaN written as JSON null).
     let again = train_gan(&cfg, &data, Some(dir.path()), &mut Progress::Silent).unwrap();
     assert_eq!(again.history, two.history);
+
+    // Trained on from its first epoch into a new folder, the 1-epoch run becomes the 2-epoch
+    // run: the same losses at every step and the same weights, bit for bit.
+    let on = tempfile::tempdir().unwrap();
+    let source_files = std::fs::read_dir(one_dir.path()).unwrap().count();
+    assert_eq!(branch_gan(one_dir.path(), on.path(), &cfg).unwrap(), 1);
+    let longer = train_gan(&cfg, &data, Some(on.path()), &mut Progress::Silent).unwrap();
+    // Epoch 1 was taken over, not trained again: its record, wall-clock seconds included.
+    assert_eq!(longer.history.epochs[0], first.history.epochs[0]);
+    assert_eq!(longer.history.steps, two.history.steps);
+    let losses = |h: &History| h.epochs.iter().map(|e| e.train_loss).collect::<Vec<_>>();
+    assert_eq!(losses(&longer.history), losses(&two.history));
+    let (g1, g2) = (common::snapshot(&longer.g_vs), common::snapshot(&two.g_vs));
+    assert!(common::changed(&g1, &g2).is_empty());
+    assert!(common::changed(
+        &common::snapshot(&longer.d_vs),
+        &common::snapshot(&two.d_vs)
+    )
+    .is_empty());
+    assert_eq!(
+        std::fs::read_dir(one_dir.path()).unwrap().count(),
+        source_files,
+        "the source folder was written to"
+    );
+    // Asked again, the branch is there already: nothing is written, its epochs are returned.
+    assert_eq!(branch_gan(one_dir.path(), on.path(), &cfg).unwrap(), 2);
+
+    // What a branch may not do, each refused before anything is written.
+    let refused = |edit: &dyn Fn(&mut GanConfig)| {
+        let mut c = cfg.clone();
+        edit(&mut c);
+        let to = tempfile::tempdir().unwrap();
+        let err = branch_gan(one_dir.path(), to.path(), &c)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(std::fs::read_dir(to.path()).unwrap().count(), 0, "{err}");
+        err
+    };
+    let err = refused(&|c| c.g_optimizer.lr = 1e-3);
+    assert!(
+        err.contains("g_optimizer.lr") && err.contains("only epochs and lr_schedule"),
+        "{err}"
+    );
+    let err = refused(&|c| c.epochs = 1);
+    assert!(err.contains("trained 1 epochs already"), "{err}");
+    let err = refused(&|c| c.lr_schedule = latentlab::train::LrSchedule::LinearTail { epochs: 2 });
+    assert!(
+        err.contains("epoch 1 a rate of") && err.contains("keep their rates"),
+        "{err}"
+    );
+    let err = branch_gan(one_dir.path(), one_dir.path(), &cfg)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("in place"), "{err}");
+    // A linear fall over the new epoch only keeps the first epoch's rate: accepted.
+    let mut tail = cfg.clone();
+    tail.lr_schedule = latentlab::train::LrSchedule::LinearTail { epochs: 1 };
+    let to = tempfile::tempdir().unwrap();
+    assert_eq!(branch_gan(one_dir.path(), to.path(), &tail).unwrap(), 1);
+    // A run without its final state (finished by an older latentlab) cannot be trained on.
+    std::fs::remove_file(dir.path().join("final-state.safetensors")).unwrap();
+    let mut three = cfg.clone();
+    three.epochs = 3;
+    let to = tempfile::tempdir().unwrap();
+    let err = branch_gan(dir.path(), to.path(), &three)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("keeps no training state"), "{err}");
 }
 
 #[test]

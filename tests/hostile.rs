@@ -368,6 +368,26 @@ const CASES: &[(&str, i32, &[&str])] = &[
         &["gan-gan", "different config", "profile"],
     ),
     (
+        "gan train --continue-from {w}/ae-homework --epochs 60 --out {w}/n5",
+        1,
+        &["ae-homework", "autoencoder run", "--continue-from"],
+    ),
+    (
+        "gan train --continue-from {w}/gan-gan --epochs 60 --out {w}/n5",
+        1,
+        &["gan-gan", "keeps no training state", "more --epochs"],
+    ),
+    (
+        "gan train --continue-from {w}/gan-gan --epochs 60 --out {w}/gan-gan/more",
+        1,
+        &["gan-gan/more", "inside"],
+    ),
+    (
+        "gan train --continue-from {w}/gan-gan --kind gan --out {w}/n5",
+        2,
+        &["--continue-from", "--kind"],
+    ),
+    (
         "gan sample --from {w}/ae-homework --out {w}/g.idx",
         1,
         &["ae-homework", "GAN run"],

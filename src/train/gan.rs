@@ -602,9 +602,10 @@ pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Devic
 }
 
 /// Trains (or resumes) a GAN on `train` (pixels are rescaled to `[-1, 1]`). With `out`, the run
-/// folder receives checkpoints and the resume file every `checkpoint_every` epochs; a folder with
-/// exactly this config is resumed exactly (see [`super::resume`]) or, when finished, loaded; any
-/// other config there is refused with the differences listed. The steps are the library's
+/// folder receives checkpoints and the resume file every `checkpoint_every` epochs (kept as
+/// `final-state.safetensors` at the end, for [`super::branch`]); a folder with exactly this
+/// config is resumed exactly (see [`super::resume`]) or, when finished, loaded; any other config
+/// there is refused with the differences listed. The steps are the library's
 /// [`discriminator_step`] and [`generator_step`]; see [`train_gan_with`] for others.
 pub fn train_gan(
     config: &GanConfig,
@@ -695,7 +696,7 @@ where
     }
     if let Some(dir) = out {
         run.save(dir)?;
-        resume::finish(dir)?;
+        resume::keep_final(dir)?;
     }
     Ok(run)
 }

@@ -356,6 +356,7 @@ pub const RUN_FILES: &[&str] = &[
     "metrics.json",
     "checkpoint.safetensors",
     super::resume::RESUME_FILE,
+    super::resume::FINAL_STATE_FILE,
     "generator.safetensors",
     "discriminator.safetensors",
     "generator_ema.safetensors",

@@ -2,6 +2,7 @@
 //! schedules, per-epoch history, the NaN guard and progress reporting.
 
 pub mod autoencoder;
+pub mod branch;
 pub mod classifier;
 pub mod finetune;
 pub mod fit;
@@ -20,6 +21,7 @@ pub use autoencoder::{
     evaluate_reconstruction, load_autoencoder, train_autoencoder, train_or_load_autoencoder,
     AutoencoderConfig, AutoencoderMetrics, AutoencoderRun,
 };
+pub use branch::branch_gan;
 pub use classifier::{
     load_classifier, train_classifier, train_or_load_classifier, train_or_load_scorer,
     ClassifierConfig, ClassifierRun, Scorer,

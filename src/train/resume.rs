@@ -10,7 +10,10 @@
 //! The random streams restart at every epoch from [`seed_epoch`], so an epoch's dropout masks
 //! and noise depend only on the seed and the epoch number, never on what ran before in the
 //! process. Together that makes a resumed run bit-identical to an uninterrupted one on the CPU.
-//! The file is removed when the training finishes; the run's other files stay.
+//!
+//! When the training finishes, an autoencoder's file is removed ([`finish`]); a GAN's is kept as
+//! `final-state.safetensors` ([`keep_final`]), so that a later run can train it on to more
+//! epochs exactly ([`crate::train::branch`]).
 
 use super::Optimizer;
 use crate::fsutil;
@@ -21,6 +24,9 @@ use tch::{nn, Kind, Tensor};
 
 /// The resume file's name in a run folder.
 pub const RESUME_FILE: &str = "resume.safetensors";
+
+/// The name the resume file of a finished GAN run is kept under (same content).
+pub const FINAL_STATE_FILE: &str = "final-state.safetensors";
 
 /// Restarts libtorch's random streams (CPU and CUDA) for `epoch` (0-based) of a run seeded with
 /// `seed`, so that the epoch's draws do not depend on earlier epochs having run in this process.
@@ -65,23 +71,8 @@ pub fn load<H: DeserializeOwned>(
     models: &mut [(&str, &mut nn::VarStore)],
     optimizers: &mut [(&str, &mut Optimizer)],
 ) -> anyhow::Result<H> {
-    fsutil::check_safetensors(path)?;
-    let map: HashMap<String, Tensor> = Tensor::read_safetensors(path)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{} is a damaged file ({}): delete it, or pass --force to start over",
-                path.display(),
-                fsutil::first_line(&e.to_string())
-            )
-        })?
-        .into_iter()
-        .collect();
-    let bad = |what: String| {
-        anyhow::anyhow!(
-            "{} does not fit this run ({what}): it was written for another model; pass --force to start over",
-            path.display()
-        )
-    };
+    let map = read(path)?;
+    let bad = |what: String| misfit(path, what);
     // Check every model tensor first, then copy: a misfit changes nothing.
     for (m, vs) in models.iter() {
         for (name, t) in vs.variables() {
@@ -93,10 +84,7 @@ pub fn load<H: DeserializeOwned>(
             }
         }
     }
-    let json = map.get("history").ok_or_else(|| bad("no history".into()))?;
-    let bytes: Vec<u8> = Vec::<u8>::try_from(json.to_kind(Kind::Uint8).flatten(0, -1))
-        .map_err(|e| bad(e.to_string()))?;
-    let history: H = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let history: H = history_of(path, &map)?;
     for (o, opt) in optimizers.iter_mut() {
         let prefix = format!("o/{o}/");
         opt.load_state(&|k| map.get(&format!("{prefix}{k}")).map(|t| t.shallow_clone()))
@@ -110,6 +98,55 @@ pub fn load<H: DeserializeOwned>(
         });
     }
     Ok(history)
+}
+
+/// The history stored in the resume (or final-state) file `path`, without loading anything else.
+pub fn read_history<H: DeserializeOwned>(path: &Path) -> anyhow::Result<H> {
+    history_of(path, &read(path)?)
+}
+
+fn read(path: &Path) -> anyhow::Result<HashMap<String, Tensor>> {
+    fsutil::check_safetensors(path)?;
+    Ok(Tensor::read_safetensors(path)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{} is a damaged file ({}): delete it, or pass --force to start over",
+                path.display(),
+                fsutil::first_line(&e.to_string())
+            )
+        })?
+        .into_iter()
+        .collect())
+}
+
+fn misfit(path: &Path, what: String) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{} does not fit this run ({what}): it was written for another model; pass --force to start over",
+        path.display()
+    )
+}
+
+fn history_of<H: DeserializeOwned>(
+    path: &Path,
+    map: &HashMap<String, Tensor>,
+) -> anyhow::Result<H> {
+    let bad = |what: String| misfit(path, what);
+    let json = map.get("history").ok_or_else(|| bad("no history".into()))?;
+    let bytes: Vec<u8> = Vec::<u8>::try_from(json.to_kind(Kind::Uint8).flatten(0, -1))
+        .map_err(|e| bad(e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))
+}
+
+/// Keeps the resume file of a finished run as [`FINAL_STATE_FILE`] (one rename, replacing an
+/// earlier one), so that the run can be trained on exactly; does nothing when there is none.
+pub fn keep_final(dir: &Path) -> anyhow::Result<()> {
+    let (from, to) = (dir.join(RESUME_FILE), dir.join(FINAL_STATE_FILE));
+    if from.exists() {
+        std::fs::rename(&from, &to).map_err(|e| {
+            anyhow::anyhow!("cannot rename {} to {} ({e})", from.display(), to.display())
+        })?;
+    }
+    Ok(())
 }
 
 /// Removes the resume file of a finished run (the run's checkpoint and history stay).

@@ -33,6 +33,11 @@ pub enum GanCommand {
         /// instead of the --kind and --profile defaults; --epochs and --ema still override it.
         #[arg(long, conflicts_with_all = ["kind", "profile"])]
         config: Option<PathBuf>,
+        /// Train this GAN run on into --out: its config (or --config's) with more --epochs,
+        /// starting from its saved state, exactly as one longer run would have gone. Only
+        /// epochs and lr_schedule may change; the run itself is only read.
+        #[arg(long, conflicts_with_all = ["kind", "profile"])]
+        continue_from: Option<PathBuf>,
     },
     /// Score a finished GAN with both MNIST scorers against the test digits (class consistency,
     /// Fréchet distance, precision and recall, per-digit distances, strokes) beside each
@@ -83,12 +88,18 @@ pub fn run(command: GanCommand) -> anyhow::Result<()> {
             ema,
             force,
             config,
+            continue_from,
         } => {
-            let cfg = match config {
-                Some(file) => latentlab::fsutil::read_config(&file)?,
-                None => default_config(&kind, profile)?,
+            let from = continue_from.as_deref();
+            if let Some(src) = from {
+                expect_run(src, "--continue-from", &[RunKind::Gan], false)?;
+            }
+            let cfg = match (config, from) {
+                (Some(file), _) => latentlab::fsutil::read_config(&file)?,
+                (None, Some(src)) => latentlab::fsutil::read_config(src.join("config.json"))?,
+                (None, None) => default_config(&kind, profile)?,
             };
-            train(cfg, &out, (epochs, ema), force)
+            train(cfg, &out, (epochs, ema), force, from)
         }
         GanCommand::Score { from, out, profile } => score(&from, &out, profile),
         GanCommand::Sample {
@@ -116,6 +127,7 @@ fn train(
     out: &std::path::Path,
     (epochs, ema): (Option<usize>, Option<f64>),
     force: bool,
+    continue_from: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     if let Some(e) = epochs {
         cfg.epochs = e;
@@ -125,8 +137,22 @@ fn train(
     }
     cfg.validate()?;
     let (kind, profile) = (cfg.arch.kind, cfg.profile);
-    checks::output_dir(out, &[], RunKind::Gan, force)?;
-    latentlab::train::guard::check_same_run(out, RunKind::Gan, "config.json", &cfg)?;
+    match continue_from {
+        Some(src) => {
+            checks::output_dir(out, &[("--continue-from", src)], RunKind::Gan, force)?;
+            let done = latentlab::train::branch_gan(src, out, &cfg)?;
+            println!(
+                "{}: training on from epoch {done} of {} to epoch {}",
+                out.display(),
+                src.display(),
+                cfg.epochs
+            );
+        }
+        None => {
+            checks::output_dir(out, &[], RunKind::Gan, force)?;
+            latentlab::train::guard::check_same_run(out, RunKind::Gan, "config.json", &cfg)?;
+        }
+    }
     let train = Dataset::load(DatasetKind::Mnist, Split::Train, profile)?;
     println!(
         "{} | {} | profile {} | run folder {}",
