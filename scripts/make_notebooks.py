@@ -1573,6 +1573,14 @@ epochs is this run at that point, weight for weight. Look at how much each block
 does the Fréchet distance on both scorers keep falling, and by how much each time? Does the recall
 follow it toward the floor's, or does it stall? Whatever gap to the floor is left at the end is
 variety that longer training alone does not bring.
+
+You need not train from scratch to ask the same of a run of yours. A finished GAN run keeps its
+exact state (weights, Adam's moments, history) in `final-state.safetensors`, and
+`latentlab gan train --continue-from RUN --epochs N --out NEW` trains it on to `N` epochs in a new
+folder, leaving `RUN` as it was. The result is, weight for weight, the run that `N` epochs from
+scratch would have given, because every epoch draws its noise and dropout masks from the seed and
+the epoch number alone. So score `RUN`, train it on, score `NEW`, and the difference is what the
+extra epochs bought, at the cost of those epochs only.
 """),
     code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
     ("R1, 6 epochs", "e6-r01"),
@@ -1588,7 +1596,9 @@ jittering around a minimum. A GAN has no minimum to settle into: G and D chase e
 smaller step slows the chase. The schedule `LrSchedule::LinearTail { epochs: N }` (the field
 `lr_schedule` of `GanConfig`) tries it anyway: over the last N epochs both learning rates fall
 linearly toward zero, and the epochs before are the undecayed recipe's, step for step. So one
-run can be split in two after epoch 10: its saved state copied, one copy finished with the decay over epochs 11 to 20, the other without. The first two
+run can be split in two after epoch 10: its saved state copied, one copy finished with the decay over epochs 11 to 20, the other without
+(`--continue-from` does the copying now: give it a `--config` whose `lr_schedule` is the
+`linear_tail`; it refuses a schedule that would change the rates of epochs already trained). The first two
 rows score both copies at the end. Compare them, and then compare their gap with the gap between
 the two seeds in the R1 table with two seeds: ten epochs after the split, the copies have drifted
 as far apart as two seeds would, so one pair is a hint, not a proof. Does it at least hint that
