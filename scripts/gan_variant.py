@@ -16,9 +16,10 @@
   epoch from N on into runs/variants/NAME-snaps/eEPOCH, a run folder that `latentlab gan sample`
   and `cargo run --example gan_shares` read (how the digit mix of the FC GAN variants was
   followed over epochs).
-- With --continue-from RUN (a run folder, e.g. runs/variants/e40-r01-lr4-c64), the variant trains
+- With --continue-from RUN (a run folder, e.g. runs/variants/e40-c64-tac10), the variant trains
   that run on from its saved state instead of from scratch (`latentlab gan train
   --continue-from`): the base is RUN's config, and only `epochs` and `lr_schedule` may be set.
+  RUN must have kept its state: runs finished before 2026-12-07 did not.
 - LATENTLAB_BIN names the latentlab binary (default: `latentlab` on the PATH).
 """
 import argparse

@@ -6,7 +6,7 @@ use latentlab::data::{DatasetKind, Split};
 use latentlab::models::GanKind;
 use latentlab::prelude::*;
 use latentlab::train::gan::{discriminator_step, generator_step, GanRun};
-use latentlab::train::{train_gan, GanConfig, History};
+use latentlab::train::{train_gan, Branched, GanConfig, History, LrSchedule};
 
 fn tiny(kind: GanKind) -> GanConfig {
     let mut c = GanConfig::new(kind, Profile::Quick);
@@ -148,27 +148,28 @@ fn a_finished_run_is_reused_and_trained_on_exactly_in_a_new_folder() {
     // run: the same losses at every step and the same weights, bit for bit.
     let on = tempfile::tempdir().unwrap();
     let source_files = std::fs::read_dir(one_dir.path()).unwrap().count();
-    assert_eq!(branch_gan(one_dir.path(), on.path(), &cfg).unwrap(), 1);
+    assert_eq!(
+        branch_gan(one_dir.path(), on.path(), &cfg).unwrap(),
+        Branched::New(1)
+    );
+    assert_eq!(
+        std::fs::read(on.path().join("resume.safetensors")).unwrap(),
+        std::fs::read(one_dir.path().join("final-state.safetensors")).unwrap()
+    );
     let longer = train_gan(&cfg, &data, Some(on.path()), &mut Progress::Silent).unwrap();
     // Epoch 1 was taken over, not trained again: its record, wall-clock seconds included.
     assert_eq!(longer.history.epochs[0], first.history.epochs[0]);
-    assert_eq!(longer.history.steps, two.history.steps);
-    let losses = |h: &History| h.epochs.iter().map(|e| e.train_loss).collect::<Vec<_>>();
-    assert_eq!(losses(&longer.history), losses(&two.history));
-    let (g1, g2) = (common::snapshot(&longer.g_vs), common::snapshot(&two.g_vs));
-    assert!(common::changed(&g1, &g2).is_empty());
-    assert!(common::changed(
-        &common::snapshot(&longer.d_vs),
-        &common::snapshot(&two.d_vs)
-    )
-    .is_empty());
+    assert_same_run(&longer, &two);
     assert_eq!(
         std::fs::read_dir(one_dir.path()).unwrap().count(),
         source_files,
         "the source folder was written to"
     );
-    // Asked again, the branch is there already: nothing is written, its epochs are returned.
-    assert_eq!(branch_gan(one_dir.path(), on.path(), &cfg).unwrap(), 2);
+    // Asked again, the branch is there already: nothing is written.
+    assert_eq!(
+        branch_gan(one_dir.path(), on.path(), &cfg).unwrap(),
+        Branched::Existing
+    );
 
     // What a branch may not do, each refused before anything is written.
     let refused = |edit: &dyn Fn(&mut GanConfig)| {
@@ -188,7 +189,7 @@ fn a_finished_run_is_reused_and_trained_on_exactly_in_a_new_folder() {
     );
     let err = refused(&|c| c.epochs = 1);
     assert!(err.contains("trained 1 epochs already"), "{err}");
-    let err = refused(&|c| c.lr_schedule = latentlab::train::LrSchedule::LinearTail { epochs: 2 });
+    let err = refused(&|c| c.lr_schedule = LrSchedule::LinearTail { epochs: 2 });
     assert!(
         err.contains("epoch 1 a rate of") && err.contains("keep their rates"),
         "{err}"
@@ -197,11 +198,6 @@ fn a_finished_run_is_reused_and_trained_on_exactly_in_a_new_folder() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("in place"), "{err}");
-    // A linear fall over the new epoch only keeps the first epoch's rate: accepted.
-    let mut tail = cfg.clone();
-    tail.lr_schedule = latentlab::train::LrSchedule::LinearTail { epochs: 1 };
-    let to = tempfile::tempdir().unwrap();
-    assert_eq!(branch_gan(one_dir.path(), to.path(), &tail).unwrap(), 1);
     // A run without its final state (finished by an older latentlab) cannot be trained on.
     std::fs::remove_file(dir.path().join("final-state.safetensors")).unwrap();
     let mut three = cfg.clone();
@@ -211,6 +207,55 @@ fn a_finished_run_is_reused_and_trained_on_exactly_in_a_new_folder() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("keeps no training state"), "{err}");
+}
+
+/// Same losses at every logged step and every epoch, and the same weights of G, D and G's
+/// average, bit for bit.
+fn assert_same_run(a: &GanRun, b: &GanRun) {
+    assert_eq!(a.history.steps, b.history.steps);
+    let losses = |h: &History| h.epochs.iter().map(|e| e.train_loss).collect::<Vec<_>>();
+    assert_eq!(losses(&a.history), losses(&b.history));
+    let same = |x: &tch::nn::VarStore, y: &tch::nn::VarStore| {
+        let (x, y) = (common::snapshot(x), common::snapshot(y));
+        assert!(x.keys().eq(y.keys()));
+        assert!(x.iter().all(|(k, v)| v.equal(&y[k])), "weights differ");
+    };
+    same(&a.g_vs, &b.g_vs);
+    same(&a.d_vs, &b.d_vs);
+    match (&a.g_ema, &b.g_ema) {
+        (Some((x, _)), Some((y, _))) => same(x, y),
+        (None, None) => {}
+        _ => panic!("one run has a weight average and the other none"),
+    }
+}
+
+#[test]
+fn a_conv_acgan_with_an_average_is_trained_on_exactly_with_a_falling_rate() {
+    use latentlab::train::branch_gan;
+    common::single_thread();
+    let _rng = common::rng_lock();
+    let data = common::small(DatasetKind::Mnist, Split::Train, 256);
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.g_ema_decay = Some(0.9);
+    cfg.epochs = 1;
+    let src = tempfile::tempdir().unwrap();
+    train_gan(&cfg, &data, Some(src.path()), &mut Progress::Silent).unwrap();
+    // Two more epochs with the rate falling over them: the first epoch keeps its rate.
+    cfg.epochs = 3;
+    cfg.lr_schedule = LrSchedule::LinearTail { epochs: 2 };
+    let on = tempfile::tempdir().unwrap();
+    assert_eq!(
+        branch_gan(src.path(), on.path(), &cfg).unwrap(),
+        Branched::New(1)
+    );
+    let longer = train_gan(&cfg, &data, Some(on.path()), &mut Progress::Silent).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let whole = train_gan(&cfg, &data, Some(scratch.path()), &mut Progress::Silent).unwrap();
+    assert_same_run(&longer, &whole);
+    assert!(longer.g_ema.is_some());
+    let lrs = |r: &GanRun| r.history.epochs.iter().map(|e| e.lr).collect::<Vec<_>>();
+    assert_eq!(lrs(&longer), lrs(&whole));
+    assert!(lrs(&longer)[2] < lrs(&longer)[1], "{:?}", lrs(&longer));
 }
 
 #[test]

@@ -383,6 +383,11 @@ const CASES: &[(&str, i32, &[&str])] = &[
         &["gan-gan/more", "inside"],
     ),
     (
+        "gan train --continue-from {w}/gan-gan --epochs 60 --out {w}/gan-truncated --force",
+        1,
+        &["gan-gan", "keeps no training state"],
+    ),
+    (
         "gan train --continue-from {w}/gan-gan --kind gan --out {w}/n5",
         2,
         &["--continue-from", "--kind"],

@@ -1,6 +1,7 @@
 //! A real `latentlab` process killed with SIGKILL in the middle of a training, then run again
 //! with the same command, ends bit-identical to an uninterrupted run: the autoencoder, the
-//! search, the fine-tuning and the GAN (quick profile, CPU).
+//! search, the fine-tuning and the GAN (quick profile, CPU); and a GAN trained on with
+//! `--continue-from` ends bit-identical to the longer run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -162,6 +163,61 @@ fn gan_killed_mid_epoch_resumes_bit_identical() {
         serde_json::from_slice(&bytes(b.join("history.json"))).unwrap();
     let lr = cfg.g_optimizer.lr;
     assert_eq!(history["epochs"][1]["lr"].as_f64(), Some(lr / 2.0));
+}
+
+#[test]
+fn gan_trained_on_from_the_command_line_equals_the_longer_run() {
+    use latentlab::models::GanKind;
+    use latentlab::prelude::*;
+    use latentlab::train::GanConfig;
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    // One epoch at a constant rate, trained on to two with the rate falling over the second,
+    // against the two-epoch run from scratch.
+    let mut short = GanConfig::new(GanKind::Gan, Profile::Quick);
+    short.epochs = 1;
+    short.max_steps_per_epoch = Some(20);
+    let mut long = short.clone();
+    long.epochs = 2;
+    long.lr_schedule = LrSchedule::LinearTail { epochs: 1 };
+    for (name, c) in [("short.json", &short), ("long.json", &long)] {
+        std::fs::write(p(name), serde_json::to_string(c).unwrap()).unwrap();
+    }
+    let train = |args: &[&str]| run_to_end(&[&["gan", "train"], args].concat());
+    train(&["--config", &p("short.json"), "--out", &p("short")]);
+    train(&["--config", &p("long.json"), "--out", &p("whole")]);
+    let on = [
+        "--continue-from",
+        &p("short"),
+        "--config",
+        &p("long.json"),
+        "--out",
+        &p("on"),
+    ];
+    train(&on);
+    for f in ["generator.safetensors", "discriminator.safetensors"] {
+        let (a, b) = (
+            dir.path().join("whole").join(f),
+            dir.path().join("on").join(f),
+        );
+        assert_eq!(bytes(a), bytes(b), "{f} differs");
+    }
+    assert_eq!(
+        losses(dir.path().join("whole/history.json")),
+        losses(dir.path().join("on/history.json"))
+    );
+    // The first epoch was taken over from the short run, timings included.
+    let epoch1 = |run: &str| {
+        let h: serde_json::Value =
+            serde_json::from_slice(&bytes(dir.path().join(run).join("history.json"))).unwrap();
+        h["epochs"][0].clone()
+    };
+    assert_eq!(epoch1("on"), epoch1("short"));
+    // Run again, the same command finds the branch finished and changes nothing.
+    let before = bytes(dir.path().join("on/final-state.safetensors"));
+    train(&on);
+    assert_eq!(bytes(dir.path().join("on/final-state.safetensors")), before);
 }
 
 #[test]

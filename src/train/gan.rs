@@ -702,8 +702,8 @@ where
 }
 
 /// Before training into `dir`: refuses another run there, resumes this one exactly from its
-/// resume file, and returns true when it already finished (to be loaded instead). Writes the
-/// config.
+/// resume file, and returns true when it already finished (to be loaded instead). A fresh start
+/// removes any saved state left there and writes the config.
 fn open_run_folder(
     dir: &Path,
     run: &mut GanRun,
@@ -729,6 +729,7 @@ fn open_run_folder(
                 run.history.epochs.len(),
                 config.epochs
             ));
+            return Ok(false);
         } else if dir.join("generator.safetensors").exists() {
             let done = fsutil::read_json::<History>(dir.join("history.json"))
                 .map(|h| h.epochs.len())
@@ -743,6 +744,15 @@ fn open_run_folder(
                 dir.display()
             ));
             return Ok(true);
+        }
+    }
+    // A fresh start: no saved state of an earlier run may stay, to be resumed or trained on
+    // later as if it were this run's.
+    for stale in [RESUME_FILE, resume::FINAL_STATE_FILE] {
+        let p = dir.join(stale);
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .map_err(|e| anyhow::anyhow!("cannot remove {} ({e})", p.display()))?;
         }
     }
     fsutil::write_json(dir.join("config.json"), &config)?;

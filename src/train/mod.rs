@@ -21,7 +21,7 @@ pub use autoencoder::{
     evaluate_reconstruction, load_autoencoder, train_autoencoder, train_or_load_autoencoder,
     AutoencoderConfig, AutoencoderMetrics, AutoencoderRun,
 };
-pub use branch::branch_gan;
+pub use branch::{branch_gan, Branched};
 pub use classifier::{
     load_classifier, train_classifier, train_or_load_classifier, train_or_load_scorer,
     ClassifierConfig, ClassifierRun, Scorer,

@@ -139,14 +139,19 @@ fn train(
     let (kind, profile) = (cfg.arch.kind, cfg.profile);
     match continue_from {
         Some(src) => {
+            use latentlab::train::branch::{branch_gan, check_branch, Branched};
+            // Everything about the source is checked before --force clears --out.
+            latentlab::train::guard::check_not_input(out, "--out", &[("--continue-from", src)])?;
+            check_branch(src, &cfg)?;
             checks::output_dir(out, &[("--continue-from", src)], RunKind::Gan, force)?;
-            let done = latentlab::train::branch_gan(src, out, &cfg)?;
-            println!(
-                "{}: training on from epoch {done} of {} to epoch {}",
-                out.display(),
-                src.display(),
-                cfg.epochs
-            );
+            if let Branched::New(done) = branch_gan(src, out, &cfg)? {
+                println!(
+                    "{}: trains {} on from its epoch {done} to epoch {}",
+                    out.display(),
+                    src.display(),
+                    cfg.epochs
+                );
+            }
         }
         None => {
             checks::output_dir(out, &[], RunKind::Gan, force)?;
