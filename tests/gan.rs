@@ -508,6 +508,12 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
     behind("e20-r01-lr4-g16-s1", "e20-r01-lr4-s1");
     let loss = fd_main("e20-r01-lr4-g16-s1") - fd_main("e20-r01-lr4-s1");
     assert!(loss > 0.0 && loss < spread, "{loss} against {spread}");
+    // Width and the twin together, seed 5, 40 epochs: ahead of the recipe alone (same seed and
+    // length) on both scorers' Fréchet distance and recall, by less than the recipe's seed
+    // spread on the selecting scorer: one seed, so not yet the recipe.
+    ahead("e40-c64-tac10", "e40-r01-lr4-c64");
+    let gain = fd_main("e40-r01-lr4-c64") - fd_main("e40-c64-tac10");
+    assert!(gain > 0.0 && gain < spread, "{gain} against {spread}");
     let err = load_variant(&dir, "no-such-variant")
         .unwrap_err()
         .to_string();
