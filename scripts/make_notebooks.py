@@ -1744,6 +1744,20 @@ which do that.
     ("seed 1, doubled rates, twin head (TAC-GAN)", "e20-r01-lr4-tac10-s1"),
 ], "A twin class head in D (TAC-GAN), 20 epochs each (full-profile scorers)")?"""),
     md("""
+With the width the twin was tried again, for the recipe's whole length. The next table puts that
+run beside the recipe alone: same seed, same rates, same number of epochs, same machine. Read it
+the way the width was read. Is the twin ahead on both scorers' Fréchet distance and on recall?
+By how much on the selecting scorer, against the gap between two seeds of the recipe (the
+second seed in the width section's table)? The last row is the twin run trained on for more
+epochs with `latentlab gan train --continue-from`, exactly the run that a longer config would
+have trained: does the distance keep falling after the recipe's length?
+"""),
+    code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
+    ("seed 5, the recipe (64 channels, doubled rates)", "e40-r01-lr4-c64"),
+    ("seed 5, the recipe with the twin head", "e40-c64-tac10"),
+    ("seed 5, the recipe with the twin head, trained on", "e50-c64-tac10"),
+], "The twin head with the width, seed 5 (full-profile scorers)")?"""),
+    md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
 digits only, R1 at γ = 0.1, constant learning rates at twice the first recipe's, 64 base
 channels, no refinement stage, no twin class head, and the number of epochs from the table of the

@@ -514,6 +514,16 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
     ahead("e40-c64-tac10", "e40-r01-lr4-c64");
     let gain = fd_main("e40-r01-lr4-c64") - fd_main("e40-c64-tac10");
     assert!(gain > 0.0 && gain < spread, "{gain} against {spread}");
+    // Trained on to 50 epochs (`--continue-from`), its distance fell on both scorers, and its
+    // recall moved by less than 0.01.
+    for s in Scorer::ALL {
+        let (on, at40) = (
+            score(&run("e50-c64-tac10"), s),
+            score(&run("e40-c64-tac10"), s),
+        );
+        assert!(on.frechet_to_test < at40.frechet_to_test, "{s:?}");
+        assert!((on.recall - at40.recall).abs() < 0.01, "{s:?}");
+    }
     let err = load_variant(&dir, "no-such-variant")
         .unwrap_err()
         .to_string();
