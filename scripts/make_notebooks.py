@@ -1574,13 +1574,16 @@ does the Fréchet distance on both scorers keep falling, and by how much each ti
 follow it toward the floor's, or does it stall? Whatever gap to the floor is left at the end is
 variety that longer training alone does not bring.
 
-You need not train from scratch to ask the same of a run of yours. A finished GAN run keeps its
-exact state (weights, Adam's moments, history) in `final-state.safetensors`, and
+You need not train from scratch to ask the same of a run of yours. A GAN run that you finish
+keeps its exact state (weights, Adam's moments, history) in `final-state.safetensors` (the
+shipped checkpoints were finished before that file existed, and cannot be trained on), and
 `latentlab gan train --continue-from RUN --epochs N --out NEW` trains it on to `N` epochs in a new
 folder, leaving `RUN` as it was. The result is, weight for weight, the run that `N` epochs from
 scratch would have given, because every epoch draws its noise and dropout masks from the seed and
-the epoch number alone. So score `RUN`, train it on, score `NEW`, and the difference is what the
-extra epochs bought, at the cost of those epochs only.
+the epoch number alone. It trains with the library's steps, so a run trained by this notebook's
+step cells goes on the same way only if those cells are still the library's. So score `RUN`,
+train it on, score `NEW`, and the difference is what the extra epochs bought, at the cost of
+those epochs only.
 """),
     code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
     ("R1, 6 epochs", "e6-r01"),
@@ -1747,8 +1750,10 @@ which do that.
 With the width the twin was tried again, for the recipe's whole length. The next table puts that
 run beside the recipe alone: same seed, same rates, same number of epochs, same machine. Read it
 the way the width was read. Is the twin ahead on both scorers' Fréchet distance and on recall?
-By how much on the selecting scorer, against the gap between two seeds of the recipe (the
-second seed in the width section's table)? The last row is the twin run trained on for more
+By how much on the selecting scorer, against the largest gap seen between two seeds at this
+scale (the first recipe's two seeds after its full length, in the width section's table, not the
+two 64-channel seeds, which happened to land close together)? One seed ahead by less than that
+gap is a hint, and the second seed decides. The last row is the twin run trained on for more
 epochs with `latentlab gan train --continue-from`, exactly the run that a longer config would
 have trained: does the distance keep falling after the recipe's length?
 """),
@@ -1760,7 +1765,8 @@ have trained: does the distance keep falling after the recipe's length?
     md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
 digits only, R1 at γ = 0.1, constant learning rates at twice the first recipe's, 64 base
-channels, no refinement stage, no twin class head, and the number of epochs from the table of the
+channels, no refinement stage, no twin class head (until its second seed at this width says
+otherwise), and the number of epochs from the table of the
 run scored as it trains: the model at the top of this notebook.
 """),
     md("""
