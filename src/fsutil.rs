@@ -241,6 +241,24 @@ pub fn load_varstore(vs: &mut tch::nn::VarStore, path: impl AsRef<Path>) -> anyh
     })
 }
 
+/// Removes the named files from `dir`, skipping those that are not there; the error names the
+/// file that could not be removed. Used to clear a run folder's stale files before a fresh start.
+pub fn remove_files<'a>(
+    dir: &Path,
+    names: impl IntoIterator<Item = &'a str>,
+) -> anyhow::Result<()> {
+    for name in names {
+        let p = dir.join(name);
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                anyhow::bail!("cannot remove {} ({e})", p.display())
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// The first line of a message (libtorch's errors carry a C++ stack trace after it).
 pub fn first_line(msg: &str) -> &str {
     msg.lines().next().unwrap_or("")
@@ -344,6 +362,25 @@ mod tests {
         assert!(err.contains("damaged file"), "{err}");
         std::fs::write(&p, &bytes[..5]).unwrap();
         assert!(check_safetensors(&p).is_err());
+    }
+
+    #[test]
+    fn remove_files_removes_the_named_files_and_skips_missing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.json", "b.json", "keep.json"] {
+            std::fs::write(dir.path().join(name), "{}").unwrap();
+        }
+        remove_files(dir.path(), ["a.json", "missing.json", "b.json"]).unwrap();
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["keep.json"]);
+        // A folder where a file is expected cannot be removed as a file: the error names it.
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let e = remove_files(dir.path(), ["sub"]).unwrap_err().to_string();
+        assert!(e.contains("cannot remove") && e.contains("sub"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,9 @@ mod common;
 use latentlab::data::{DatasetKind, Split};
 use latentlab::models::GanKind;
 use latentlab::prelude::*;
-use latentlab::train::gan::{discriminator_step, generator_step, GanRun};
+use latentlab::train::gan::{
+    discriminator_step, generator_step, mode_seeking_labels, mode_seeking_loss, GanRun,
+};
 use latentlab::train::{train_gan, Branched, GanConfig, History, LrSchedule};
 
 fn tiny(kind: GanKind) -> GanConfig {
@@ -1173,4 +1175,71 @@ fn a_twin_class_head_learns_the_generated_digits_and_g_subtracts_its_loss() {
     bad.arch.twin_classifier = false;
     let err = bad.validate().unwrap_err().to_string();
     assert!(err.contains("arch.twin_classifier"), "{err}");
+}
+
+#[test]
+fn mode_seeking_pairs_each_class_and_adds_the_inverse_image_to_noise_ratio_to_g_loss() {
+    common::single_thread();
+    let _rng = common::rng_lock();
+    // The batch comes in pairs asking for the same digit; an odd last sample has its own.
+    tch::manual_seed(4);
+    for b in [8usize, 9] {
+        let l = mode_seeking_labels(b, Device::Cpu);
+        assert_eq!(l.size(), [b as i64]);
+        let half = (b / 2) as i64;
+        assert!(l.narrow(0, 0, half).equal(&l.narrow(0, half, half)), "{l}");
+        assert!(l.max().int64_value(&[]) <= 9 && l.min().int64_value(&[]) >= 0);
+    }
+    // The term by hand: the pairs' images differ by 1 on average, their noise by 2, so the
+    // ratio is 0.5 and the term 1 / (0.5 + 1e-5); near-copies make it large.
+    let fake = Tensor::from_slice(&[0.0f32, 0.0, 1.0, 1.0]).view([2, 1, 1, 2]);
+    let z = Tensor::from_slice(&[0.0f32, 0.0, 2.0, 2.0]).view([2, 2]);
+    let t = mode_seeking_loss(&fake, &z).double_value(&[]);
+    assert!((t - 1.0 / (0.5 + 1e-5)).abs() < 1e-4, "{t}");
+    let copies = Tensor::from_slice(&[0.5f32, 0.5, 0.5, 0.501]).view([2, 1, 1, 2]);
+    assert!(mode_seeking_loss(&copies, &z).double_value(&[]) > 1000.0);
+    // G's step: the adversarial and class losses on a paired batch, plus λ times the term, on
+    // the same noise, labels and dropout masks as computed here.
+    let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.g_mode_seeking = 0.5;
+    cfg.validate().unwrap();
+    let run = GanRun::new(&cfg, Device::Cpu).unwrap();
+    let before = common::snapshot(&run.g_vs);
+    let mut g_opt = cfg.g_optimizer.build(&run.g_vs).unwrap();
+    let b = 32;
+    tch::manual_seed(3);
+    let want = tch::no_grad(|| {
+        let z = Tensor::randn([b, cfg.arch.noise_dim], (Kind::Float, Device::Cpu));
+        let labels = mode_seeking_labels(b as usize, Device::Cpu);
+        let fake = run.generator.forward_t(&z, &labels, true);
+        let h = run.discriminator.forward_heads(&fake, Some(&labels), true);
+        let adv = h.adv.binary_cross_entropy_with_logits::<Tensor>(
+            &h.adv.ones_like(),
+            None,
+            None,
+            tch::Reduction::Mean,
+        );
+        let cls = h.cls.unwrap().cross_entropy_for_logits(&labels);
+        (adv + cls + mode_seeking_loss(&fake, &z) * 0.5).double_value(&[])
+    });
+    tch::manual_seed(3);
+    let got = generator_step(&run, &mut g_opt, b as usize, Device::Cpu).double_value(&[]);
+    assert!((got - want).abs() < 1e-5, "G's loss {got}, by hand {want}");
+    assert!(!common::changed(&before, &common::snapshot(&run.g_vs)).is_empty());
+    // Off by default, left out of saved configs, and read as off from configs without it.
+    let plain = tiny(GanKind::ConvAcGan);
+    assert_eq!(plain.g_mode_seeking, 0.0);
+    let json = serde_json::to_value(&plain).unwrap();
+    assert!(json.get("g_mode_seeking").is_none(), "{json}");
+    let mut on = serde_json::to_value(&cfg).unwrap();
+    assert_eq!(on["g_mode_seeking"], 0.5);
+    on.as_object_mut().unwrap().remove("g_mode_seeking");
+    let read: GanConfig = serde_json::from_value(on).unwrap();
+    assert_eq!(read.g_mode_seeking, 0.0);
+    for bad in [-0.1, f64::NAN, f64::INFINITY] {
+        let mut c = tiny(GanKind::ConvAcGan);
+        c.g_mode_seeking = bad;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("g_mode_seeking"), "{err}");
+    }
 }

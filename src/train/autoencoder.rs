@@ -290,12 +290,7 @@ impl AutoencoderRun {
         fsutil::save_varstore(&self.vs, dir.join("checkpoint.safetensors"))?;
         fsutil::write_json(dir.join("config.json"), &self.config)?;
         fsutil::write_json(dir.join("history.json"), &self.history)?;
-        let stale = dir.join("metrics.json");
-        if stale.exists() {
-            std::fs::remove_file(&stale)
-                .with_context(|| format!("cannot remove {}", stale.display()))?;
-        }
-        Ok(())
+        fsutil::remove_files(dir, ["metrics.json"])
     }
 }
 

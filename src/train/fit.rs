@@ -333,12 +333,10 @@ pub fn fit<M>(
     }
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create the run folder {}", out.display()))?;
-    for stale in ["history.json", "checkpoint.safetensors", "metrics.json"] {
-        let p = out.join(stale);
-        if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
-        }
-    }
+    fsutil::remove_files(
+        out,
+        ["history.json", "checkpoint.safetensors", "metrics.json"],
+    )?;
     fsutil::write_json(out.join("config.json"), config)?;
     let device = vs.device();
     let (train, valid) = (data.0.to_device(device), data.1.to_device(device));

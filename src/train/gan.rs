@@ -60,6 +60,15 @@ pub struct GanConfig {
     /// part of it, a smaller change to the AC-GAN's loss. Configs without the field read as 1.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub g_twin_weight: f64,
+    /// Mode seeking (MSGAN, Mao et al., 2019), by weight λ: G's batch is drawn in pairs that
+    /// share a class and differ in noise, and G's loss gains `λ / (d_img / d_z + 1e-5)`, where
+    /// `d_img` is the mean absolute difference between the pairs' images and `d_z` that
+    /// between their noise vectors. A generator that maps different noise to near-copies of
+    /// one digit makes the ratio small and the term large, so G is pushed to let each class's
+    /// drawings vary with the noise (the variety that recall measures). 0 (the default, and
+    /// what configs without the field read as): off, and G's batch is drawn as before.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub g_mode_seeking: f64,
     /// The adversarial loss: `bce` (the default; non-saturating for G) or `hinge`.
     #[serde(default, skip_serializing_if = "AdvLoss::is_bce")]
     pub loss: AdvLoss,
@@ -213,6 +222,7 @@ impl GanConfig {
             d_fake_class_weight: if kind == GanKind::ConvAcGan { 0.0 } else { 1.0 },
             g_class_weight: 1.0,
             g_twin_weight: 1.0,
+            g_mode_seeking: 0.0,
             loss: AdvLoss::Bce,
             r1_gamma: if kind == GanKind::ConvAcGan { 0.1 } else { 0.0 },
             lr_schedule: LrSchedule::Constant,
@@ -278,6 +288,12 @@ impl GanConfig {
              d_fake_class_weight {} would train the real-digit class head on them too, which \
              TAC-GAN does not do: set d_fake_class_weight to 0",
             self.d_fake_class_weight
+        );
+        anyhow::ensure!(
+            self.g_mode_seeking.is_finite() && self.g_mode_seeking >= 0.0,
+            "g_mode_seeking is the weight of G's mode-seeking term: a finite number >= 0 (0: \
+             off; MSGAN uses 1), got {}",
+            self.g_mode_seeking
         );
         anyhow::ensure!(
             self.r1_gamma.is_finite() && self.r1_gamma >= 0.0,
@@ -576,17 +592,27 @@ pub fn r1_penalty(logits: &Tensor, x: &Tensor) -> Tensor {
 
 /// One generator step (the adversarial loss of [`GanConfig::loss`], plus for AC-GANs the class
 /// loss weighted by `g_class_weight`; with a twin class head, TAC-GAN's class loss
-/// `g_class_weight · (CE_class − g_twin_weight · CE_twin)`). Only the generator's weights change: the discriminator's weights are taken out of
+/// `g_class_weight · (CE_class − g_twin_weight · CE_twin)`; with `g_mode_seeking` > 0, the
+/// mode-seeking term of [`mode_seeking_loss`] on a batch drawn by [`mode_seeking_labels`]).
+/// Only the generator's weights change: the discriminator's weights are taken out of
 /// autograd for the step, so no gradient is computed for them at all.
 pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Device) -> Tensor {
     for p in &run.d_params {
         let _ = p.set_requires_grad(false);
     }
+    let ms = run.config.g_mode_seeking;
     let z = Tensor::randn([b as i64, run.config.arch.noise_dim], (Kind::Float, device));
-    let labels = Tensor::randint(10, [b as i64], (Kind::Int64, device));
+    let labels = if ms > 0.0 {
+        mode_seeking_labels(b, device)
+    } else {
+        Tensor::randint(10, [b as i64], (Kind::Int64, device))
+    };
     let fake = run.generator.forward_t(&z, &labels, true);
     let heads = run.discriminator.forward_heads(&fake, Some(&labels), true);
     let mut loss = run.config.loss.generator(&heads.adv);
+    if ms > 0.0 {
+        loss += mode_seeking_loss(&fake, &z) * ms;
+    }
     if let Some(c) = heads.cls {
         let mut class_loss = c.cross_entropy_for_logits(&labels);
         if let Some(twin) = heads.twin {
@@ -599,6 +625,33 @@ pub fn generator_step(run: &GanRun, opt: &mut Optimizer, b: usize, device: Devic
         let _ = p.set_requires_grad(true);
     }
     loss.detach()
+}
+
+/// Labels for a mode-seeking generator batch of `b`: a random class for each of the first
+/// `b / 2` samples, repeated for the next `b / 2`, so sample `i` and sample `i + b / 2` are
+/// asked for the same digit; an odd last sample gets a class of its own.
+pub fn mode_seeking_labels(b: usize, device: Device) -> Tensor {
+    let half = Tensor::randint(10, [(b / 2) as i64], (Kind::Int64, device));
+    let mut parts = vec![half.shallow_clone(), half];
+    if b % 2 == 1 {
+        parts.push(Tensor::randint(10, [1], (Kind::Int64, device)));
+    }
+    Tensor::cat(&parts, 0)
+}
+
+/// MSGAN's mode-seeking term for a batch whose sample `i` and sample `i + b / 2` were drawn
+/// for the same class (see [`mode_seeking_labels`]): `1 / (mean|x₁ − x₂| / mean|z₁ − z₂| +
+/// 1e-5)`, the means over the pairs' pixels and noise values. Small when different noise
+/// gives near-copies.
+pub fn mode_seeking_loss(fake: &Tensor, z: &Tensor) -> Tensor {
+    let half = fake.size()[0] / 2;
+    let d_img = (fake.narrow(0, 0, half) - fake.narrow(0, half, half))
+        .abs()
+        .mean(Kind::Float);
+    let d_z = (z.narrow(0, 0, half) - z.narrow(0, half, half))
+        .abs()
+        .mean(Kind::Float);
+    (d_img / d_z + 1e-5).reciprocal()
 }
 
 /// Trains (or resumes) a GAN on `train` (pixels are rescaled to `[-1, 1]`). With `out`, the run
@@ -748,13 +801,7 @@ fn open_run_folder(
     }
     // A fresh start: no saved state of an earlier run may stay, to be resumed or trained on
     // later as if it were this run's.
-    for stale in [RESUME_FILE, resume::FINAL_STATE_FILE] {
-        let p = dir.join(stale);
-        if p.exists() {
-            std::fs::remove_file(&p)
-                .map_err(|e| anyhow::anyhow!("cannot remove {} ({e})", p.display()))?;
-        }
-    }
+    fsutil::remove_files(dir, [RESUME_FILE, resume::FINAL_STATE_FILE])?;
     fsutil::write_json(dir.join("config.json"), &config)?;
     Ok(false)
 }
@@ -972,18 +1019,15 @@ where
         return Ok(run);
     }
     print_expected_gan_time(config, train, progress);
-    for stale in [
-        "config.json",
-        "history.json",
-        "generator.safetensors",
-        "discriminator.safetensors",
-    ] {
-        let p = run_dir.join(stale);
-        if p.exists() {
-            std::fs::remove_file(&p)
-                .map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", p.display()))?;
-        }
-    }
+    fsutil::remove_files(
+        run_dir,
+        [
+            "config.json",
+            "history.json",
+            "generator.safetensors",
+            "discriminator.safetensors",
+        ],
+    )?;
     std::fs::create_dir_all(run_dir)
         .map_err(|e| anyhow::anyhow!("cannot create the run folder {}: {e}", run_dir.display()))?;
     train_gan_with(config, train, Some(run_dir), progress, steps)

@@ -151,12 +151,7 @@ pub fn keep_final(dir: &Path) -> anyhow::Result<()> {
 
 /// Removes the resume file of a finished run (the run's checkpoint and history stay).
 pub fn finish(dir: &Path) -> anyhow::Result<()> {
-    let p = dir.join(RESUME_FILE);
-    if p.exists() {
-        std::fs::remove_file(&p)
-            .map_err(|e| anyhow::anyhow!("cannot remove {} ({e})", p.display()))?;
-    }
-    Ok(())
+    crate::fsutil::remove_files(dir, [RESUME_FILE])
 }
 
 #[cfg(test)]
