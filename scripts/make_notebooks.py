@@ -1079,7 +1079,9 @@ fn d_step(gan: &GanRun, opt: &mut Optimizer, real: &Tensor, labels: &Tensor) -> 
     // R1 needs D's gradient with respect to the real digits: make them a leaf autograd tracks.
     let real = if cfg.r1_gamma > 0.0 { real.detach().set_requires_grad(true) } else { real.shallow_clone() };
     let (real_logit, real_class) = gan.discriminator.forward_t(&real, true);
-    let (fake_logit, fake_class) = gan.discriminator.forward_t(&fake, true);
+    // Every head of D on the fakes from one pass: real/fake, class and (if built) the twin.
+    let fake_heads = gan.discriminator.forward_heads(&fake, None, true);
+    let (fake_logit, fake_class) = (fake_heads.adv, fake_heads.cls);
     // One-sided label smoothing: real digits are asked for real_label (0.9), fakes for 0.
     let mut loss = bce(&real_logit, cfg.real_label) + bce(&fake_logit, 0.0);
     // R1 (r1_gamma > 0): penalise the squared slope of D's logit at real digits, γ/2 · E‖∇ₓD(x)‖².
@@ -1093,6 +1095,10 @@ fn d_step(gan: &GanRun, opt: &mut Optimizer, real: &Tensor, labels: &Tensor) -> 
             loss += fc.cross_entropy_for_logits(labels) * cfg.d_fake_class_weight;
         }
     }
+    // TAC-GAN (arch.twin_classifier): the twin head learns which digit each fake was asked to be.
+    if let Some(twin) = fake_heads.twin {
+        loss += twin.cross_entropy_for_logits(labels);
+    }
     opt.backward_step(&loss);
     let d_real = real_logit.detach().sigmoid().mean(Kind::Float);
     let d_fake = fake_logit.detach().sigmoid().mean(Kind::Float);
@@ -1105,10 +1111,16 @@ fn g_step(gan: &GanRun, opt: &mut Optimizer, b: usize) -> Tensor {
     let z = Tensor::randn([b as i64, gan.config.arch.noise_dim], (Kind::Float, device));
     let labels = Tensor::randint(10, [b as i64], (Kind::Int64, device));
     let fake = gan.generator.forward_t(&z, &labels, true);
-    let (logit, class) = gan.discriminator.forward_t(&fake, true);
-    let mut loss = bce(&logit, 1.0); // "call my fakes real"
-    if let Some(c) = class {
-        loss += c.cross_entropy_for_logits(&labels); // AC-GAN: and of the digit I was asked for
+    let heads = gan.discriminator.forward_heads(&fake, None, true);
+    let mut loss = bce(&heads.adv, 1.0); // "call my fakes real"
+    if let Some(c) = heads.cls {
+        // AC-GAN: "and of the digit I was asked for"
+        let mut class_loss = c.cross_entropy_for_logits(&labels);
+        // TAC-GAN: minus what the twin head, which learns the fakes, also gets right
+        if let Some(twin) = heads.twin {
+            class_loss -= twin.cross_entropy_for_logits(&labels) * gan.config.g_twin_weight;
+        }
+        loss += class_loss;
     }
     opt.backward_step(&loss); // G's optimizer: only G's weights move
     loss.detach()
@@ -1474,9 +1486,9 @@ further down.
     shared(code(G_STEP)),
     shared(code("""let conv_cfg = GanConfig::new(GanKind::ConvAcGan, profile);
 let ks: Vec<String> = (1..=conv_cfg.epochs).map(|e| conv_cfg.d_steps_at(e).to_string()).collect();
-println!("conv AC-GAN: {} base channels, Adam lr {} (G) and {} (D), {} epochs, class loss weight on fakes {}, R1 gamma {}, D steps per G step by epoch: {}",
+println!("conv AC-GAN: {} base channels, Adam lr {} (G) and {} (D), {} epochs, class loss weight on fakes {}, R1 gamma {}, twin class head {}, D steps per G step by epoch: {}",
     conv_cfg.arch.conv_channels, conv_cfg.g_optimizer.lr, conv_cfg.d_optimizer.lr, conv_cfg.epochs,
-    conv_cfg.d_fake_class_weight, conv_cfg.r1_gamma, ks.join(" "));
+    conv_cfg.d_fake_class_weight, conv_cfg.r1_gamma, conv_cfg.arch.twin_classifier, ks.join(" "));
 let conv = train::train_or_load_gan_with(&conv_cfg, &train, &runs.join("nb06-conv-acgan"), &mut Progress::Lines,
     GanSteps { discriminator: d_step, generator: g_step })?;""")),
     md("""
@@ -1576,7 +1588,7 @@ variety that longer training alone does not bring.
 
 You need not train from scratch to ask the same of a run of yours. A GAN run that you finish
 keeps its exact state (weights, Adam's moments, history) in `final-state.safetensors` (the
-shipped checkpoints were finished before that file existed, and cannot be trained on), and
+shipped checkpoints come without it, to keep the repository small, and cannot be trained on), and
 `latentlab gan train --continue-from RUN --epochs N --out NEW` trains it on to `N` epochs in a new
 folder, leaving `RUN` as it was. The result is, weight for weight, the run that `N` epochs from
 scratch would have given, because every epoch draws its noise and dropout masks from the seed and
@@ -1679,9 +1691,10 @@ take the largest gap seen at this scale. A gain smaller than that could be the s
 
 To try a change yourself: in the full profile set `retrain = true` (otherwise the training cell
 loads the shipped run, whatever its config says), make that cell's config mutable and set the
-field (`conv_cfg.arch.g_refine_channels = 16;`). For a run like the table's rows without the
-width, also set `conv_cfg.epochs` to half the recipe's and `conv_cfg.arch.conv_channels` to half
-the default's; the default learning rates are the doubled ones the table used. Give the run
+field (`conv_cfg.arch.g_refine_channels = 16;`). For a run like the table's rows, also set
+`conv_cfg.arch.twin_classifier = false` (the twin joined the recipe after them), and for the rows
+without the width `conv_cfg.epochs` to half the recipe's and `conv_cfg.arch.conv_channels` to
+half the default's; the default learning rates are the doubled ones the table used. Give the run
 folder a new name if you want to keep the run that is there: training into a folder replaces
 it.
 """),
@@ -1693,7 +1706,7 @@ it.
     ("seed 1, doubled rates, 64 channels", "e20-r01-lr4-c64-s1"),
     ("seed 1, doubled rates, refinement stage of 16 maps", "e20-r01-lr4-g16-s1"),
     ("seed 5, doubled rates, 32 channels, trained on to 40 epochs", "e40-r01-lr4"),
-    ("seed 5, doubled rates, 64 channels, trained on to 40 epochs (shipped)", "e40-r01-lr4-c64"),
+    ("seed 5, doubled rates, 64 channels, trained on to 40 epochs", "e40-r01-lr4-c64"),
     ("seed 1, doubled rates, 32 channels, trained on to 40 epochs", "e40-r01-lr4-s1"),
     ("seed 1, doubled rates, 64 channels, trained on to 40 epochs", "e40-r01-lr4-c64-s1"),
 ], "Wider models and a refinement stage in G, 20 epochs (last four rows: 40) each (full-profile scorers)")?"""),
@@ -1704,7 +1717,8 @@ At the full length, is the wider run ahead of the narrow one from both seeds, on
 Compare each seed's gain with the gaps between seeds at the full length in the table of doubled
 rates, both at the first recipe's rates and at the doubled ones: which gain is beyond every such
 gap, and which is not? And against the recipe before it (the first recipe's rates at 32
-channels, in that table): is the wider model ahead from both seeds? The shipped generator is the seed-5 wide run. The refinement stage, one
+channels, in that table): is the wider model ahead from both seeds? The seed-5 wide run was then
+shipped, until the twin head below joined the recipe. The refinement stage, one
 seed for and one against, stays an option. Width costs time: on a CPU each epoch takes more
 than twice as long (the training cell prints the expected time before it starts).
 """),
@@ -1730,14 +1744,13 @@ width of 32 channels, each seed's rows starting with its run without a twin. Ask
 for, and from both seeds? What did it cost in class consistency? And the partial
 cancellation: should a third of the correction do a third of the good?
 
-The twin changes the losses, not only the model. Setting `arch.twin_classifier` in this
-notebook's config builds the head, but the step cells at the top decide what is trained, and
-they leave it out. To train it here, replace `forward_t(&fake, true)` in both step cells with
-`forward_heads(&fake, None, true)`, which reads every head from the same pass (`.adv`, `.cls`,
-`.twin`): in `d_step` add the cross-entropy of the twin's logits against `labels` to D's loss,
-and in `g_step` subtract `g_twin_weight` times theirs from G's class loss. The runs in the table
-used the library's steps, `train::gan::discriminator_step` and `train::gan::generator_step`,
-which do that.
+The twin changes the losses, not only the model. Setting `arch.twin_classifier` builds the
+head, and the step cells at the top train it (look for TAC-GAN there). Both read every head of
+D on the fakes from one pass, `forward_heads(&fake, None, true)` (`.adv`, `.cls`, `.twin`):
+`d_step` adds the cross-entropy of the twin's logits against `labels` to D's loss, and `g_step`
+subtracts `g_twin_weight` times theirs from G's class loss. The runs in the table used the
+library's steps, `train::gan::discriminator_step` and `train::gan::generator_step`, which do
+the same.
 """),
     code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
     ("seed 5, doubled rates, no twin", "e20-r01-lr4"),
@@ -1753,21 +1766,26 @@ the way the width was read. Is the twin ahead on both scorers' Fréchet distance
 By how much on the selecting scorer, against the largest gap seen between two seeds at this
 scale (the first recipe's two seeds after its full length, in the width section's table, not the
 two 64-channel seeds, which happened to land close together)? One seed ahead by less than that
-gap is a hint, and the second seed decides. The last row is the twin run trained on for more
+gap is a hint, and a second seed decides: the seed-1 rows are that check. Is the twin ahead from
+seed 1 too, on both scorers? The third row is the seed-5 twin run trained on for more
 epochs with `latentlab gan train --continue-from`, exactly the run that a longer config would
-have trained: does the distance keep falling after the recipe's length?
+have trained: does the distance keep falling after the recipe's length, and does recall?
 """),
     code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
-    ("seed 5, the recipe (64 channels, doubled rates)", "e40-r01-lr4-c64"),
-    ("seed 5, the recipe with the twin head", "e40-c64-tac10"),
-    ("seed 5, the recipe with the twin head, trained on", "e50-c64-tac10"),
-], "The twin head with the width, seed 5 (full-profile scorers)")?"""),
+    ("seed 5, 64 channels, doubled rates, no twin", "e40-r01-lr4-c64"),
+    ("seed 5, the same with the twin head (shipped)", "e40-c64-tac10"),
+    ("seed 5, the same with the twin head, trained on", "e50-c64-tac10"),
+    ("seed 1, 64 channels, doubled rates, no twin", "e40-r01-lr4-c64-s1"),
+    ("seed 1, the same with the twin head", "e40-c64-tac10-s1"),
+], "The twin head with the width, 40 epochs (third row: 50; full-profile scorers)")?"""),
     md("""
 The defaults of this notebook's model are therefore: PyTorch init, 1:1 steps, class head on real
 digits only, R1 at γ = 0.1, constant learning rates at twice the first recipe's, 64 base
-channels, no refinement stage, no twin class head (until its second seed at this width says
-otherwise), and the number of epochs from the table of the
-run scored as it trains: the model at the top of this notebook.
+channels, no refinement stage, a twin class head, and the number of epochs from the table of
+the run scored as it trains: the model at the top of this notebook. The twin is the full
+profile's only: the quick profile's few epochs on a few thousand digits are too few for it (the
+twin's G had not yet learned to draw the asked digit when measured that way), so its config
+leaves the twin out, as the config cell prints.
 """),
     md("""
 ## The comparison, measured

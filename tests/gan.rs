@@ -27,14 +27,16 @@ fn real_batch() -> (latentlab::data::Dataset, Tensor, Tensor) {
     (data, x * 2.0 - 1.0, y)
 }
 
-/// One discriminator step of a fresh tiny conv AC-GAN with `edit` applied to its config, from
-/// the same weights and the same noise and dropout masks each time: (D's loss, D's weights after).
+/// One discriminator step of a fresh tiny conv AC-GAN without the recipe's twin class head,
+/// with `edit` applied to its config, from the same weights and the same noise and dropout
+/// masks each time: (D's loss, D's weights after).
 fn one_d_step(
     edit: impl FnOnce(&mut GanConfig),
     real: &Tensor,
     labels: &Tensor,
 ) -> (f64, std::collections::BTreeMap<String, Tensor>) {
     let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.arch.twin_classifier = false;
     edit(&mut cfg);
     let run = GanRun::new(&cfg, Device::Cpu).unwrap();
     let mut opt = cfg.d_optimizer.build(&run.d_vs).unwrap();
@@ -49,11 +51,15 @@ fn one_d_step_changes_only_d_and_one_g_step_only_g() {
     let _rng = common::rng_lock();
     let mut twin = tiny(GanKind::ConvAcGan);
     twin.arch.twin_classifier = true;
+    let mut fc_twin = tiny(GanKind::AcGan);
+    fc_twin.arch.twin_classifier = true;
+    fc_twin.d_fake_class_weight = 0.0;
     let configs = [
         tiny(GanKind::Gan),
         tiny(GanKind::AcGan),
         tiny(GanKind::ConvAcGan),
         twin,
+        fc_twin,
     ];
     for cfg in configs {
         let kind = cfg.arch.kind;
@@ -730,11 +736,24 @@ fn hinge_loss_projection_and_the_generator_class_weight_train_and_old_configs_re
     assert!(json["arch"].get("projection").is_none());
     let back: GanConfig = serde_json::from_value(json).unwrap();
     assert_eq!(back, shipped);
+    // The full profile's conv AC-GAN has a twin class head; the quick profile's (3 epochs on
+    // 4,000 digits, too few for it) and the FC AC-GAN's have none.
+    assert!(shipped.arch.twin_classifier);
+    assert!(
+        !GanConfig::new(GanKind::ConvAcGan, Profile::Quick)
+            .arch
+            .twin_classifier
+    );
+    assert!(
+        !GanConfig::new(GanKind::AcGan, Profile::Full)
+            .arch
+            .twin_classifier
+    );
     // The default is the recipe of the shipped checkpoint and of the variant it was chosen as.
     let root = latentlab::data::dataset::data_root();
     for file in [
         "checkpoints/gan-conv-acgan/config.json",
-        "gan-variants/e40-r01-lr4-c64.config.json",
+        "gan-variants/e40-c64-tac10.config.json",
     ] {
         let recorded: GanConfig = latentlab::fsutil::read_config(root.join(file)).unwrap();
         assert_eq!(recorded, shipped, "{file}");
@@ -1207,11 +1226,18 @@ fn mode_seeking_pairs_each_class_and_adds_the_inverse_image_to_noise_ratio_to_g_
     let z = Tensor::from_slice(&[0.0f32, 0.0, 2.0, 2.0]).view([2, 2]);
     let t = mode_seeking_loss(&fake, &z).double_value(&[]);
     assert!((t - 1.0 / (0.5 + 1e-5)).abs() < 1e-4, "{t}");
+    // Sample i is paired with sample i + b / 2, not with its neighbour: here the halves differ
+    // by 1 per pixel while neighbours are equal, and the noise differs only between halves.
+    let fake4 = Tensor::from_slice(&[0.0f32, 0.0, 1.0, 1.0]).view([4, 1, 1, 1]);
+    let z4 = Tensor::from_slice(&[0.0f32, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]).view([4, 2]);
+    let t4 = mode_seeking_loss(&fake4, &z4).double_value(&[]);
+    assert!((t4 - 1.0 / (1.0 + 1e-5)).abs() < 1e-4, "{t4}");
     let copies = Tensor::from_slice(&[0.5f32, 0.5, 0.5, 0.501]).view([2, 1, 1, 2]);
     assert!(mode_seeking_loss(&copies, &z).double_value(&[]) > 1000.0);
     // G's step: the adversarial and class losses on a paired batch, plus λ times the term, on
     // the same noise, labels and dropout masks as computed here.
     let mut cfg = tiny(GanKind::ConvAcGan);
+    cfg.arch.twin_classifier = false;
     cfg.g_mode_seeking = 0.5;
     cfg.validate().unwrap();
     let run = GanRun::new(&cfg, Device::Cpu).unwrap();

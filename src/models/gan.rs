@@ -234,7 +234,8 @@ impl GanArch {
     /// base channels for the convolutional models (G: 128×7×7 → 64×14×14 → 1×28×28; D: 64 →
     /// 128 channels). With doubled learning rates, 64 channels beat 32 from two seeds after 40
     /// epochs (`data/gan-variants/`, rows `e40-r01-lr4*`), at about twice the time per epoch
-    /// on a CPU. The convolutional kind starts from PyTorch's init, the others from tch's.
+    /// on a CPU. The convolutional kind starts from PyTorch's init, the others from tch's. No
+    /// twin class head here: the full profile's conv AC-GAN adds one (`GanConfig::new`).
     pub fn new(kind: GanKind) -> Self {
         GanArch {
             kind,
