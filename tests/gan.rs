@@ -522,6 +522,20 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
     ahead("e40-c64-tac10", "e40-r01-lr4-c64");
     let gain = fd_main("e40-r01-lr4-c64") - fd_main("e40-c64-tac10");
     assert!(gain > 0.0 && gain < spread, "{gain} against {spread}");
+    // From seed 1 too, by less than the spread again: ahead from both seeds on all four
+    // numbers, so the twin joined the full profile's recipe; precision at most 0.01 lower.
+    ahead("e40-c64-tac10-s1", "e40-r01-lr4-c64-s1");
+    let gain = fd_main("e40-r01-lr4-c64-s1") - fd_main("e40-c64-tac10-s1");
+    assert!(gain > 0.0 && gain < spread, "{gain} against {spread}");
+    for (twin, plain) in [
+        ("e40-c64-tac10", "e40-r01-lr4-c64"),
+        ("e40-c64-tac10-s1", "e40-r01-lr4-c64-s1"),
+    ] {
+        for s in Scorer::ALL {
+            let lost = score(&run(plain), s).precision - score(&run(twin), s).precision;
+            assert!(lost <= 0.0101, "{twin} {s:?}: precision {lost} lower");
+        }
+    }
     // Trained on to 50 epochs (`--continue-from`), its distance fell on both scorers, and its
     // recall moved by less than 0.01.
     for s in Scorer::ALL {
