@@ -1464,7 +1464,7 @@ normalisation between them) upsample it to 28×28; the discriminator uses two st
 trains faster, and the story of its recipe below ends with why it grew. Convolutions share weights across
 positions, so a stroke is drawn the same way wherever it is — exactly what the fully connected
 generator could not do. The training code is the same as in notebook 5; some of its settings
-differ (the learning rates, and three that act inside the training steps), for reasons measured
+differ (the learning rates, and a few that act inside the training steps), for reasons measured
 further down.
 """),
     *SETUP,
@@ -1476,11 +1476,12 @@ let gan = train::train_or_load_gan(&GanConfig::new(GanKind::Gan, profile), &trai
     md("""
 The fully connected GAN and AC-GAN above are notebook 5's, trained by the library's own steps.
 The convolutional one trains with the two steps below, the same code as in notebook 5: change
-them here to train your variant. Three settings of its config act inside them: the D step weights
+them here to train your variant. Four settings of its config act inside them: the D step weights
 the class loss on generated digits by `d_fake_class_weight` (0 for this model, so its class head
 learns from real digits only) and adds the R1 penalty when `r1_gamma` is above 0 (it is for this
-model), and the D schedule, printed below, keeps one G step per D step. The reasons are measured
-further down.
+model); with `arch.twin_classifier` (set in the full profile only, as printed below) D trains a
+twin class head on the generated digits and G's class loss subtracts the twin's; and the D
+schedule, printed below, keeps one G step per D step. The reasons are measured further down.
 """),
     shared(code(D_STEP)),
     shared(code(G_STEP)),

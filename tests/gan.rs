@@ -27,7 +27,7 @@ fn real_batch() -> (latentlab::data::Dataset, Tensor, Tensor) {
     (data, x * 2.0 - 1.0, y)
 }
 
-/// One discriminator step of a fresh tiny conv AC-GAN without the recipe's twin class head,
+/// One discriminator step of a fresh tiny conv AC-GAN (quick profile: no twin class head),
 /// with `edit` applied to its config, from the same weights and the same noise and dropout
 /// masks each time: (D's loss, D's weights after).
 fn one_d_step(
@@ -36,7 +36,6 @@ fn one_d_step(
     labels: &Tensor,
 ) -> (f64, std::collections::BTreeMap<String, Tensor>) {
     let mut cfg = tiny(GanKind::ConvAcGan);
-    cfg.arch.twin_classifier = false;
     edit(&mut cfg);
     let run = GanRun::new(&cfg, Device::Cpu).unwrap();
     let mut opt = cfg.d_optimizer.build(&run.d_vs).unwrap();
@@ -518,7 +517,7 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
     assert!(loss > 0.0 && loss < spread, "{loss} against {spread}");
     // Width and the twin together, seed 5, 40 epochs: ahead of the recipe alone (same seed and
     // length) on both scorers' Fréchet distance and recall, by less than the recipe's seed
-    // spread on the selecting scorer: one seed, so not yet the recipe.
+    // spread on the selecting scorer: one seed alone did not make it the recipe.
     ahead("e40-c64-tac10", "e40-r01-lr4-c64");
     let gain = fd_main("e40-r01-lr4-c64") - fd_main("e40-c64-tac10");
     assert!(gain > 0.0 && gain < spread, "{gain} against {spread}");
@@ -1251,7 +1250,6 @@ fn mode_seeking_pairs_each_class_and_adds_the_inverse_image_to_noise_ratio_to_g_
     // G's step: the adversarial and class losses on a paired batch, plus λ times the term, on
     // the same noise, labels and dropout masks as computed here.
     let mut cfg = tiny(GanKind::ConvAcGan);
-    cfg.arch.twin_classifier = false;
     cfg.g_mode_seeking = 0.5;
     cfg.validate().unwrap();
     let run = GanRun::new(&cfg, Device::Cpu).unwrap();

@@ -123,7 +123,8 @@ pub struct GanArch {
     /// class loss alone rewards G for drawing the digits its classifier is surest of, which
     /// narrows each digit toward its easiest forms; the twin's term cancels that pull, so the
     /// loss rewards matching each digit's real distribution instead. False (the default, and
-    /// what configs without the field read as): no twin.
+    /// what configs without the field read as, and `GanArch::new`'s): no twin. The full
+    /// profile's conv AC-GAN sets it (`GanConfig::new`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub twin_classifier: bool,
 }
