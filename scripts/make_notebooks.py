@@ -1108,11 +1108,20 @@ fn d_step(gan: &GanRun, opt: &mut Optimizer, real: &Tensor, labels: &Tensor) -> 
 G_STEP = r"""/// One generator step, non-saturating. Returns G's loss.
 fn g_step(gan: &GanRun, opt: &mut Optimizer, b: usize) -> Tensor {
     let device = gan.g_vs.device();
+    let ms = gan.config.g_mode_seeking; // 0: off
     let z = Tensor::randn([b as i64, gan.config.arch.noise_dim], (Kind::Float, device));
-    let labels = Tensor::randint(10, [b as i64], (Kind::Int64, device));
+    let labels = if ms > 0.0 {
+        train::gan::mode_seeking_labels(b, device) // sample i and sample i + b/2 share a digit
+    } else {
+        Tensor::randint(10, [b as i64], (Kind::Int64, device))
+    };
     let fake = gan.generator.forward_t(&z, &labels, true);
     let heads = gan.discriminator.forward_heads(&fake, None, true);
     let mut loss = bce(&heads.adv, 1.0); // "call my fakes real"
+    if ms > 0.0 {
+        // MSGAN: "and don't draw near-copies from different noise": 1 / (mean|Δx| / mean|Δz|)
+        loss += train::gan::mode_seeking_loss(&fake, &z) * ms;
+    }
     if let Some(c) = heads.cls {
         // AC-GAN: "and of the digit I was asked for"
         let mut class_loss = c.cross_entropy_for_logits(&labels);
@@ -1476,12 +1485,15 @@ let gan = train::train_or_load_gan(&GanConfig::new(GanKind::Gan, profile), &trai
     md("""
 The fully connected GAN and AC-GAN above are notebook 5's, trained by the library's own steps.
 The convolutional one trains with the two steps below, the same code as in notebook 5: change
-them here to train your variant. Four settings of its config act inside them: the D step weights
+them here to train your variant. Five settings of its config act inside them: the D step weights
 the class loss on generated digits by `d_fake_class_weight` (0 for this model, so its class head
 learns from real digits only) and adds the R1 penalty when `r1_gamma` is above 0 (it is for this
 model); with `arch.twin_classifier` (set in the full profile only, as printed below) D trains a
-twin class head on the generated digits and G's class loss subtracts the twin's; and the D
-schedule, printed below, keeps one G step per D step. The reasons are measured further down.
+twin class head on the generated digits and G's class loss subtracts the twin's; with
+`g_mode_seeking` above 0 (it is 0 here) G draws its batch in pairs asked for the same digit and
+its loss grows when a pair's images differ little for how far apart their noise is (MSGAN's
+mode-seeking term); and the D schedule, printed below, keeps one G step per D step. The reasons
+are measured further down.
 """),
     shared(code(D_STEP)),
     shared(code(G_STEP)),
@@ -1788,6 +1800,33 @@ profile's only: the quick profile's few epochs on a few thousand digits are too 
 twin's G had not yet learned to draw the asked digit when measured that way), so its config
 leaves the twin out, as the config cell prints.
 """),
+    md("""
+### Mode seeking: a dial between variety and realism (not in the recipe)
+
+Recall is the score furthest from the floor in every table above. **Mode seeking** (MSGAN, Mao
+et al., 2019) goes after it in G's loss. G draws its batch in pairs asked for the same digit from
+different noise, and pays `g_mode_seeking` / (mean|x₁ − x₂| / mean|z₁ − z₂|): the less two
+drawings differ for how far apart their noise is, the more G pays. A generator that sends much of
+its noise to one shape of each digit pays most. The term is in `g_step` at the top (look for
+MSGAN there); at 0, the recipe's value, it is skipped and the labels are drawn as before.
+
+The table puts the recipe's run halfway through its training (a copy of its generator taken
+then, which is the half-length run weight for weight) beside the same recipe with the term at
+MSGAN's weight, 1, and at a tenth of it, all from seed 5; the last two rows follow the tenth and
+the recipe to the recipe's full length (the epochs column). Ask of it: which scores move with the weight, and which way? Does recall
+reach the goal at either weight, and what happens to the Fréchet distance, precision and class
+consistency? The ink and slant spreads compare the variety of the drawings with that of real
+digits (1: as varied; above 1: more): which weight comes closest? Is there a row that is at least
+as good as the recipe on every score? If not, the term is a dial that trades one kind of quality
+for the other, not a free gain, and the recipe leaves it at 0.
+"""),
+    code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
+    ("the recipe, 20 epochs", "e20-c64-tac10"),
+    ("mode seeking, weight 0.1, 20 epochs", "e20-c64-tac10-ms01"),
+    ("mode seeking, weight 1 (MSGAN's), 20 epochs", "e20-c64-tac10-ms1"),
+    ("the recipe, 40 epochs (shipped)", "e40-c64-tac10"),
+    ("mode seeking, weight 0.1, 40 epochs", "e40-c64-tac10-ms01"),
+], "Mode seeking on the recipe, seed 5 (full-profile scorers)")?"""),
     md("""
 ## The comparison, measured
 
