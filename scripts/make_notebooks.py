@@ -1208,7 +1208,8 @@ the target 1, instead of minimising log(1 − D(G(z))). Early in training D reje
 confidence; the original loss is then flat and G learns nothing, while this one is steep exactly
 there (exercise 2 measures it). Only G's optimizer steps, so D's weights do not change; the
 gradients that reach them are cleared before D's next step. (The library's own version also skips
-computing them, which saves time.)
+computing them, which saves time.) Two branches of the cell, a twin class head (TAC-GAN) and
+mode seeking (MSGAN), are notebook 6's; both are off for this notebook's models.
 """),
     shared(code(G_STEP)),
     md("""
@@ -1489,7 +1490,8 @@ them here to train your variant. Five settings of its config act inside them: th
 the class loss on generated digits by `d_fake_class_weight` (0 for this model, so its class head
 learns from real digits only) and adds the R1 penalty when `r1_gamma` is above 0 (it is for this
 model); with `arch.twin_classifier` (set in the full profile only, as printed below) D trains a
-twin class head on the generated digits and G's class loss subtracts the twin's; with
+twin class head on the generated digits and G's class loss subtracts the twin's (times
+`g_twin_weight`); with
 `g_mode_seeking` above 0 (it is 0 here) G draws its batch in pairs asked for the same digit and
 its loss grows when a pair's images differ little for how far apart their noise is (MSGAN's
 mode-seeking term); and the D schedule, printed below, keeps one G step per D step. The reasons
@@ -1763,7 +1765,8 @@ D on the fakes from one pass, `forward_heads(&fake, None, true)` (`.adv`, `.cls`
 `d_step` adds the cross-entropy of the twin's logits against `labels` to D's loss, and `g_step`
 subtracts `g_twin_weight` times theirs from G's class loss. The runs in the table used the
 library's steps, `train::gan::discriminator_step` and `train::gan::generator_step`, which do
-the same.
+the same (the library's G step also passes the labels to `forward_heads`, which only a
+projection discriminator, `arch.projection`, reads).
 """),
     code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
     ("seed 5, doubled rates, no twin", "e20-r01-lr4"),
@@ -1803,7 +1806,7 @@ leaves the twin out, as the config cell prints.
     md("""
 ### Mode seeking: a dial between variety and realism (not in the recipe)
 
-Recall is the score furthest from the floor in every table above. **Mode seeking** (MSGAN, Mao
+Recall is the score furthest from the floor in every table of recorded runs above. **Mode seeking** (MSGAN, Mao
 et al., 2019) goes after it in G's loss. G draws its batch in pairs asked for the same digit from
 different noise, and pays `g_mode_seeking` / (mean|x₁ − x₂| / mean|z₁ − z₂|): the less two
 drawings differ for how far apart their noise is, the more G pays. A generator that sends much of
@@ -1811,10 +1814,11 @@ its noise to one shape of each digit pays most. The term is in `g_step` at the t
 MSGAN there); at 0, the recipe's value, it is skipped and the labels are drawn as before.
 
 The table puts the recipe's run halfway through its training (a copy of its generator taken
-then, which is the half-length run weight for weight) beside the same recipe with the term at
-MSGAN's weight, 1, and at a tenth of it, all from seed 5; the last two rows follow the tenth and
-the recipe to the recipe's full length (the epochs column). Ask of it: which scores move with the weight, and which way? Does recall
-reach the goal at either weight, and what happens to the Fréchet distance, precision and class
+then: exactly the weights a run of half the length would have) beside the same recipe with the
+term at a tenth of MSGAN's weight and at MSGAN's own, 1, all from seed 5; the last two rows
+follow the recipe and the tenth to the recipe's full length (the epochs column). Ask of it:
+which scores move with the weight, and which way? Does recall reach the goal (within 0.1 of the
+floor's, as the comparison below sets) at either weight, and what happens to the Fréchet distance, precision and class
 consistency? The ink and slant spreads compare the variety of the drawings with that of real
 digits (1: as varied; above 1: more): which weight comes closest? Is there a row that is at least
 as good as the recipe on every score? If not, the term is a dial that trades one kind of quality
