@@ -595,6 +595,19 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
         assert!(ms.precision < shipped.precision - 0.03, "{s:?}");
         assert!(ms.class_consistency.unwrap() >= 0.99, "{s:?}");
     }
+    // The same trade against the recipe rerun on the machine that trained the `-ms01` runs.
+    for s in Scorer::ALL {
+        let (same_machine, tenth) = (
+            score(&run("e20-c64-tac10-rerun"), s),
+            score(&run("e20-c64-tac10-ms01"), s),
+        );
+        assert!(tenth.recall > same_machine.recall + 0.05, "{s:?}");
+        assert!(
+            tenth.frechet_to_test > same_machine.frechet_to_test,
+            "{s:?}"
+        );
+        assert!(tenth.precision < same_machine.precision, "{s:?}");
+    }
     let cost = fd_main("e40-c64-tac10-ms01") - fd_main("e40-c64-tac10");
     assert!(cost > 0.0 && cost < spread, "{cost} against {spread}");
     let ms = run("e40-c64-tac10-ms01");
