@@ -1823,6 +1823,13 @@ consistency? The ink and slant spreads compare the variety of the drawings with 
 digits (1: as varied; above 1: more): which weight comes closest? Is there a row that is at least
 as good as the recipe on every score? If not, the term is a dial that trades one kind of quality
 for the other, not a free gain, and the recipe leaves it at 0.
+
+There is a second dial that needs no training: draw the noise wider (multiply `z` by a little
+more than 1) when sampling. `cargo run --example sampling_probe -- RUN` scores a generator at
+several noise scales on the same noise; `data/gan-variants/README.md` records it for the shipped
+generator and the mode-seeking run side by side. Neither dial beats the other on every score, and
+they add up: together they buy the recall half of the goal, but the Fréchet half stays out of
+reach.
 """),
     code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
     ("the recipe, 20 epochs", "e20-c64-tac10"),
