@@ -11,7 +11,8 @@ NAME.config.json, and prints two tables, one per family, by the config's `arch.k
 - the FC GAN variants, each with what differs from `fc-base` (the homework's FC GAN recipe, the
   shipped data/checkpoints/gan-gan).
 
-A variant whose config is its family's shipped checkpoint's is marked "shipped". Each row: the
+A variant whose config is its family's shipped checkpoint's is marked "shipped", unless its
+name ends in -rerun (the same recipe trained again, on another machine). Each row: the
 epochs, what differs, then for the main scorer and the held-out one the Fréchet distance, the
 class consistency (conv AC-GAN) or the smallest and largest digit share (FC GAN, which draws no
 labels), precision and recall, and once (they need no scorer) the ink and slant spread
@@ -129,7 +130,9 @@ def family_table(folder, title, kind, base_name, shipped_config, middle, implied
         floors = floors or quality["floors"]
         scorers = run["scores"]
         changed = ", ".join(diff(cfg, base)) or "(the base recipe)"
-        label = f"`{name}` (shipped)" if cfg == shipped else f"`{name}`"
+        # A rerun has the shipped config but is another training (on another machine).
+        is_shipped = cfg == shipped and not name.endswith("-rerun")
+        label = f"`{name}` (shipped)" if is_shipped else f"`{name}`"
         if name in BY_HAND:  # a row whose config cannot say what it is
             changed, label = BY_HAND[name], f"`{name}`"
         rows.append([label, str(run["epochs"]), changed] + cells(scorers["main"], scorers["heldout"], middle))

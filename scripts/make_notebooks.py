@@ -1831,9 +1831,9 @@ does it improve for each, and does it close the gap between the two?
 There is a second dial that needs no training: draw the noise wider (multiply `z` by a little
 more than 1) when sampling. `cargo run --example sampling_probe -- RUN` scores a generator at
 several noise scales on the same noise; `data/gan-variants/README.md` records it for the shipped
-generator and the mode-seeking run side by side. Neither dial beats the other on every score, and
-they add up: together they buy the recall half of the goal, but the Fréchet half stays out of
-reach.
+generator and the mode-seeking run side by side. Neither dial beats the other on every score.
+Together they buy the recall half of the goal, but their costs in Fréchet distance more than add
+up, and the Fréchet half stays out of reach.
 """),
     code("""figures::recorded_variants_table(&analysis::shipped_variants_dir(), &[
     ("the recipe, 20 epochs", "e20-c64-tac10"),
@@ -1842,8 +1842,9 @@ reach.
     ("the recipe, 40 epochs (shipped)", "e40-c64-tac10"),
     ("the recipe again, 40 epochs, on the machine of the mode-seeking runs", "e40-c64-tac10-rerun"),
     ("mode seeking, weight 0.1, 40 epochs", "e40-c64-tac10-ms01"),
+    ("the recipe again, trained on (a copy taken on the way)", "e50-c64-tac10-rerun"),
     ("the recipe again, trained on", "e60-c64-tac10-rerun"),
-    ("mode seeking, weight 0.1, trained on (a copy halfway)", "e50-c64-tac10-ms01"),
+    ("mode seeking, weight 0.1, trained on (a copy taken on the way)", "e50-c64-tac10-ms01"),
     ("mode seeking, weight 0.1, trained on", "e60-c64-tac10-ms01"),
 ], "Mode seeking on the recipe, seed 5 (full-profile scorers)")?"""),
     md("""

@@ -609,9 +609,9 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
         assert!(tenth.precision < same_machine.precision, "{s:?}");
     }
     // And after 40 epochs: that rerun trained on scores the shipped run's distances within
-    // 0.05, and mode seeking keeps its trade against it (recall more than 0.04 higher,
-    // precision more than 0.015 lower, the selecting scorer's distance worse by less than the
-    // seed spread).
+    // 0.05, and mode seeking keeps its trade against it (recall more than 0.04 higher and
+    // precision more than 0.015 lower on both scorers, the selecting scorer's distance worse,
+    // by less than the seed spread).
     for s in Scorer::ALL {
         let (rerun, shipped, tenth) = (
             score(&run("e40-c64-tac10-rerun"), s),
@@ -624,18 +624,17 @@ fn the_recorded_variants_read_back_and_support_the_default_recipe() {
         );
         assert!(tenth.recall > rerun.recall + 0.04, "{s:?}");
         assert!(tenth.precision < rerun.precision - 0.015, "{s:?}");
-        assert!(
-            tenth.frechet_to_test - rerun.frechet_to_test < spread,
-            "{s:?}"
-        );
     }
+    let cost = fd_main("e40-c64-tac10-ms01") - fd_main("e40-c64-tac10-rerun");
+    assert!(cost > 0.0 && cost < spread, "{cost} against {spread}");
     // Both trained on to 60 epochs (copies after 50): mode seeking's distance on the selecting
-    // scorer fell at each step, the rerun's rose again after 50; at 60 mode seeking is within
-    // 0.05 of it there and below it on the held-out scorer, with recall more than 0.04 higher
-    // and precision lower on both: nearer a free gain, still a trade. Neither beats the
-    // rerun after 50 epochs on the selecting scorer's distance.
+    // scorer fell at each step, the rerun's fell to epoch 50 and rose again by 60; at 60 mode
+    // seeking is within 0.05 of it there and below it on the held-out scorer, with recall more
+    // than 0.04 higher, precision lower and consistency at least 99 % on both. Neither beats
+    // the rerun after 50 epochs on the selecting scorer's distance.
     assert!(fd_main("e60-c64-tac10-ms01") < fd_main("e50-c64-tac10-ms01"));
     assert!(fd_main("e50-c64-tac10-ms01") < fd_main("e40-c64-tac10-ms01"));
+    assert!(fd_main("e50-c64-tac10-rerun") < fd_main("e40-c64-tac10-rerun"));
     assert!(fd_main("e60-c64-tac10-rerun") > fd_main("e50-c64-tac10-rerun"));
     assert!((fd_main("e60-c64-tac10-ms01") - fd_main("e60-c64-tac10-rerun")).abs() < 0.05);
     for n in ["e60-c64-tac10-ms01", "e60-c64-tac10-rerun"] {
